@@ -1,0 +1,28 @@
+/* classify.h: which socket paths muxfix manages.
+ *
+ * A path is managed when it is a filesystem Unix-socket path (not abstract,
+ * not unnamed), matches a MUXFIX_PATH pattern (or is ssh's temporary
+ * "pattern-match.XXXXXXXXXXXXXXXX" name), and is not $SSH_AUTH_SOCK.
+ * No allocation, no locks, async-signal-safe. */
+#ifndef MUXFIX_CLASSIFY_H
+#define MUXFIX_CLASSIFY_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "compat.h"
+#include "config.h"
+
+/* Copy the filesystem path of a Unix sockaddr (parsed within LEN) into OUT,
+ * NUL-terminated. False for other families, abstract and unnamed addresses.
+ * Call only after the kernel accepted ADDR (the call did not fail EFAULT). */
+bool muxfix_sockaddr_path(const struct sockaddr *addr, socklen_t len,
+                          char out[MUXFIX_SOCK_PATH_BUF]);
+
+/* Is PATH a path muxfix may repair? */
+bool muxfix_path_is_managed(const struct muxfix_config *cfg, const char *path);
+
+/* Is ADDR (known to be AF_UNIX) a filesystem socket? Cheap first test. */
+bool muxfix_is_unix(const struct sockaddr *addr, socklen_t len);
+
+#endif

@@ -1,0 +1,18 @@
+/* compat.h: small shared definitions for the muxfix library. */
+#ifndef MUXFIX_COMPAT_H
+#define MUXFIX_COMPAT_H
+
+#include <sys/un.h>
+
+/* Only the interposed entry points are visible outside the library. */
+#define MUXFIX_EXPORT __attribute__((visibility("default")))
+
+/* sun_path holds 108 bytes on Linux; ssh refuses a ControlPath that does not
+ * fit with its terminating NUL ("ControlPath too long"), so a managed path is
+ * at most 107 bytes. */
+#define MUXFIX_SUN_PATH_SIZE (sizeof(((struct sockaddr_un *)0)->sun_path))
+
+/* A NUL-terminated copy of a socket path fits in this. */
+#define MUXFIX_SOCK_PATH_BUF (MUXFIX_SUN_PATH_SIZE + 1)
+
+#endif

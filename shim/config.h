@@ -1,0 +1,59 @@
+/* config.h: the MUXFIX_* environment, read and validated once per process.
+ *
+ *   MUXFIX_PATH        colon-separated ControlPath patterns (pattern.h);
+ *                      default MUXFIX_DEFAULT_PATH
+ *   MUXFIX_TIMEOUT_MS  how long a master may take to say hello (default
+ *                      3000; 0 disables the wedged-master check)
+ *   MUXFIX_VERBOSE     0 silent, 1 a line per repair or refusal, 2 every
+ *                      decision
+ *   MUXFIX_LOG         append log lines to this file instead of stderr
+ *   MUXFIX_DISABLE     1 makes the library inert
+ *
+ * A bad value is reported in one line on stderr and its default used. */
+#ifndef MUXFIX_CONFIG_H
+#define MUXFIX_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define MUXFIX_DEFAULT_PATH                                                  \
+    "~/.ssh/sockets/*:~/.ssh/cm-*:~/.ssh/cm/*:~/.ssh/master-*:"              \
+    "~/.ssh/controlmasters/*:~/.ssh/control/*:~/.ansible/cp/*:"              \
+    "/tmp/ssh_control_*/*"
+
+#define MUXFIX_DEFAULT_TIMEOUT_MS 3000
+/* Longest accepted MUXFIX_TIMEOUT_MS: ten minutes is already a hang. */
+#define MUXFIX_MAX_TIMEOUT_MS 600000
+/* Bounds that keep the configuration in static storage (no allocation). */
+#define MUXFIX_MAX_PATTERNS 128
+#define MUXFIX_PATTERN_ARENA 16384
+
+struct muxfix_config {
+    bool disabled;
+    int verbose;
+    int timeout_ms;
+    bool log_to_file;
+    char log_path[PATH_MAX];
+    size_t npatterns;
+    const char *patterns[MUXFIX_MAX_PATTERNS];
+    char auth_sock[PATH_MAX]; /* $SSH_AUTH_SOCK: never managed */
+    char arena[MUXFIX_PATTERN_ARENA];
+};
+
+/* The configuration, reading it on first use. NULL while another thread (or
+ * an interrupted caller on this one) is still reading it: callers then pass
+ * through. Never blocks. */
+const struct muxfix_config *muxfix_config(void);
+
+/* Parse a MUXFIX_PATH value into CFG's patterns, expanding '~' with HOME
+ * (NULL: patterns starting with '~' are dropped). Returns NULL on success or
+ * a short reason. Exposed for the unit tests. */
+const char *muxfix_parse_patterns(struct muxfix_config *cfg, const char *value,
+                                  const char *home);
+
+/* Open the log file for one append (O_NOFOLLOW, never blocks on a FIFO,
+ * regular files only). Returns an fd or -1 with errno set. */
+int muxfix_open_log(const char *path);
+
+#endif

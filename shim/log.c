@@ -1,0 +1,61 @@
+/* log.c: see log.h. */
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+/* One line of log; longer messages are cut, never split. */
+#define LOG_LINE_MAX 1024
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+void muxfix_write_stderr(const char *line)
+{
+    int saved = errno;
+    write_all(STDERR_FILENO, line, strlen(line));
+    errno = saved;
+}
+
+void muxfix_log(int level, const char *fmt, ...)
+{
+    const struct muxfix_config *cfg = muxfix_config();
+    if (cfg == NULL || cfg->verbose < level)
+        return;
+
+    int saved = errno;
+    char line[LOG_LINE_MAX];
+    int n = snprintf(line, sizeof line, "muxfix: ");
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    size_t len = m < 0 ? (size_t)n
+                 : (size_t)n + (size_t)m >= sizeof line - 1 ? sizeof line - 2
+                                                             : (size_t)(n + m);
+    line[len++] = '\n';
+
+    /* The file is opened for each line: hosts such as ssh close every fd they
+     * did not open themselves (closefrom), and a cached fd could by then be
+     * one of theirs. */
+    int fd = cfg->log_to_file ? muxfix_open_log(cfg->log_path) : -1;
+    write_all(fd >= 0 ? fd : STDERR_FILENO, line, len);
+    if (fd >= 0)
+        close(fd);
+    errno = saved;
+}

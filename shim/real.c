@@ -1,0 +1,66 @@
+/* real.c: see real.h. */
+#include "real.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <unistd.h>
+
+typedef int (*sockaddr_fn)(int, const struct sockaddr *, socklen_t);
+typedef int (*link_fn)(const char *, const char *);
+
+static sockaddr_fn real_connect;
+static sockaddr_fn real_bind;
+static link_fn real_link;
+
+/* Racing threads resolve the same address; the atomic store only makes the
+ * pointer's publication well defined. */
+static void *resolve(void **slot, const char *name)
+{
+    void *fn = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (fn == NULL) {
+        int saved = errno;
+        fn = dlsym(RTLD_NEXT, name);
+        __atomic_store_n(slot, fn, __ATOMIC_RELEASE);
+        errno = saved;
+    }
+    return fn;
+}
+
+#define RESOLVE(var, type, name) ((type)resolve((void **)&(var), name))
+
+int muxfix_real_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    sockaddr_fn fn = RESOLVE(real_connect, sockaddr_fn, "connect");
+    if (fn == NULL) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return fn(fd, addr, len);
+}
+
+int muxfix_real_bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    sockaddr_fn fn = RESOLVE(real_bind, sockaddr_fn, "bind");
+    if (fn == NULL) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return fn(fd, addr, len);
+}
+
+int muxfix_real_link(const char *oldpath, const char *newpath)
+{
+    link_fn fn = RESOLVE(real_link, link_fn, "link");
+    if (fn == NULL) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return fn(oldpath, newpath);
+}
+
+__attribute__((constructor)) static void muxfix_real_init(void)
+{
+    (void)RESOLVE(real_connect, sockaddr_fn, "connect");
+    (void)RESOLVE(real_bind, sockaddr_fn, "bind");
+    (void)RESOLVE(real_link, link_fn, "link");
+}

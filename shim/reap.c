@@ -1,0 +1,219 @@
+/* reap.c: see reap.h. */
+#include "reap.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "classify.h"
+#include "config.h"
+#include "ctldir.h"
+#include "log.h"
+#include "pattern.h"
+#include "real.h"
+
+enum liveness { SOCKET_DEAD, SOCKET_LIVE, SOCKET_UNKNOWN };
+
+/* ssh binds its temporary name, listens on it a moment later, and link()s
+ * it into place: between bind and listen a live master's temporary socket
+ * refuses. A dead-looking temporary socket is left alone for this long. */
+#define TMP_SOCKET_GRACE_SECONDS 10
+/* getdents64 buffer: entries are read in batches of this size, on the stack
+ * (readdir would allocate, and the repair may run in a signal handler). */
+#define DIRENT_BUF_SIZE 8192
+/* Upper bound on entries examined by one sweep, so a huge directory cannot
+ * turn a connect() into minutes of work. */
+#define SWEEP_MAX_ENTRIES 100000
+
+struct linux_dirent64 {
+    uint64_t d_ino;
+    int64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
+};
+
+/* Probe PATH with a fresh non-blocking socket (a full backlog answers EAGAIN
+ * instead of blocking). A live master sees a client that leaves at once. */
+static enum liveness probe_socket(const char *path, int *err)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    size_t len = strlen(path);
+    if (len >= sizeof sun.sun_path) {
+        *err = ENAMETOOLONG;
+        return SOCKET_UNKNOWN;
+    }
+    memcpy(sun.sun_path, path, len + 1);
+
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *err = errno;
+        return SOCKET_UNKNOWN;
+    }
+    int rc = muxfix_real_connect(fd, (struct sockaddr *)&sun, sizeof sun);
+    *err = rc == 0 ? 0 : errno;
+    close(fd);
+    if (rc == 0 || *err == EAGAIN)
+        return SOCKET_LIVE;
+    return *err == ECONNREFUSED ? SOCKET_DEAD : SOCKET_UNKNOWN;
+}
+
+/* Why NAME in DIR, with status ST, is not ours to judge, or NULL. */
+static const char *not_ours_reason(const struct stat *st)
+{
+    if (S_ISLNK(st->st_mode))
+        return "it is a symbolic link; muxfix never follows one";
+    if (!S_ISSOCK(st->st_mode))
+        return "it is not a socket";
+    if (st->st_uid != geteuid())
+        return "it belongs to another user";
+    return NULL;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+           a->st_uid == b->st_uid && S_ISSOCK(b->st_mode);
+}
+
+/* Remove NAME only if it still is the socket we probed. A new master can only
+ * link() a fresh socket at NAME after the dead one is gone, so the name still
+ * holding SEEN's inode right before unlinkat() means we remove the dead one.
+ * What is left is the gap between that fstatat() and unlinkat() in which
+ * another remover (a plain ssh doing its own "Stale control socket,
+ * unlinking") and then a new master would both have to act. */
+static bool remove_if_same_inode(int dfd, const char *name,
+                                 const struct stat *seen)
+{
+    struct stat now;
+    if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !same_file(seen, &now))
+        return false;
+    return unlinkat(dfd, name, 0) == 0;
+}
+
+/* Judge NAME in DIR and remove it if dead. FULL is its whole path. */
+static bool reap_entry(const struct ctl_dir *dir, const char *name,
+                       const char *full, bool report_refusal)
+{
+    struct stat st;
+    int err;
+
+    if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return false;
+    const char *why = not_ours_reason(&st);
+    if (why != NULL) {
+        muxfix_log(report_refusal ? MUXFIX_LOG_REPAIR : MUXFIX_LOG_DECISION,
+                   "left %s alone: %s; remove it yourself if it is stale, "
+                   "or use a ControlPath of your own", full, why);
+        return false;
+    }
+    enum liveness state = probe_socket(full, &err);
+    if (state != SOCKET_DEAD) {
+        bool notable = report_refusal || state == SOCKET_UNKNOWN;
+        muxfix_log(notable ? MUXFIX_LOG_REPAIR : MUXFIX_LOG_DECISION,
+                   "left %s alone: %s", full,
+                   state == SOCKET_LIVE
+                       ? "a master is listening there"
+                       : strerror(err));
+        return false;
+    }
+    return remove_if_same_inode(dir->fd, name, &st);
+}
+
+static bool is_young_tmp_socket(int dfd, const char *name)
+{
+    size_t len = strlen(name);
+    struct stat st;
+    struct timespec now;
+
+    if (muxfix_strip_tmp_suffix(name, len) == len)
+        return false;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        clock_gettime(CLOCK_REALTIME, &now) != 0)
+        return true;
+    return now.tv_sec - st.st_ctim.tv_sec < TMP_SOCKET_GRACE_SECONDS;
+}
+
+/* Examine one directory entry during a sweep. */
+static void sweep_entry(const struct muxfix_config *cfg,
+                        const struct ctl_dir *dir,
+                        const struct linux_dirent64 *ent)
+{
+    char full[MUXFIX_SOCK_PATH_BUF];
+    const char *name = ent->d_name;
+
+    if (ent->d_type != DT_SOCK && ent->d_type != DT_UNKNOWN)
+        return;
+    if (strcmp(name, dir->base) == 0 || strcmp(name, ".") == 0 ||
+        strcmp(name, "..") == 0)
+        return;
+    int n = snprintf(full, sizeof full, "%s%s%s", dir->path,
+                     strcmp(dir->path, "/") == 0 ? "" : "/", name);
+    if (n < 0 || (size_t)n >= MUXFIX_SUN_PATH_SIZE)
+        return;
+    if (!muxfix_path_is_managed(cfg, full) || is_young_tmp_socket(dir->fd, name))
+        return;
+    if (reap_entry(dir, name, full, false))
+        muxfix_log(MUXFIX_LOG_REPAIR,
+                   "removed dead control socket %s (no master listening; "
+                   "found beside %s)", full, dir->base);
+}
+
+/* The seeds clean the whole directory; we get the same effect by removing
+ * every confirmed-dead socket of ours at a managed path, and nothing else. */
+static void sweep_directory(const struct muxfix_config *cfg,
+                            const struct ctl_dir *dir)
+{
+    char buf[DIRENT_BUF_SIZE] __attribute__((aligned(8)));
+    int fd = openat(dir->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    long seen = 0;
+
+    if (fd < 0)
+        return;
+    for (;;) {
+        long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        for (long off = 0; off < n && seen < SWEEP_MAX_ENTRIES; seen++) {
+            const struct linux_dirent64 *ent = (void *)(buf + off);
+            sweep_entry(cfg, dir, ent);
+            off += ent->d_reclen;
+        }
+        if (seen >= SWEEP_MAX_ENTRIES)
+            break;
+    }
+    close(fd);
+}
+
+bool reap_dead_socket(const char *sockpath, const char *why)
+{
+    const struct muxfix_config *cfg = muxfix_config();
+    struct ctl_dir dir;
+    int saved = errno;
+    bool removed = false;
+
+    if (cfg == NULL)
+        return false;
+    if (ctl_dir_open(sockpath, &dir)) {
+        removed = reap_entry(&dir, dir.base, sockpath, true);
+        if (removed) {
+            muxfix_log(MUXFIX_LOG_REPAIR,
+                       "removed dead control socket %s (no master listening; "
+                       "%s)", sockpath, why);
+            sweep_directory(cfg, &dir);
+        }
+        ctl_dir_close(&dir);
+    }
+    errno = saved;
+    return removed;
+}

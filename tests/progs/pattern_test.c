@@ -1,0 +1,176 @@
+/* pattern_test: unit tests of the ControlPath pattern matcher and of the
+ * MUXFIX_PATH parser. Prints one line per failure and a final
+ * "N passed, N failed" line; exits 1 on any failure. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "classify.h"
+#include "config.h"
+#include "pattern.h"
+
+static int passed, failed;
+
+static void check(bool ok, const char *what, const char *a, const char *b)
+{
+    if (ok) {
+        passed++;
+        return;
+    }
+    failed++;
+    printf("FAIL %s: '%s' vs '%s'\n", what, a, b);
+}
+
+struct match_case {
+    const char *pattern, *path;
+    bool expect;
+};
+
+static const struct match_case match_cases[] = {
+    /* literal */
+    {"/home/u/.ssh/cm", "/home/u/.ssh/cm", true},
+    {"/home/u/.ssh/cm", "/home/u/.ssh/cm2", false},
+    {"/home/u/.ssh/cm", "/home/u/.ssh/c", false},
+    {"", "", true},
+    /* '*' stays within a segment */
+    {"/s/*", "/s/host", true},
+    {"/s/*", "/s/", true},
+    {"/s/*", "/s/a/b", false},
+    {"/s/*", "/s", false},
+    {"/tmp/ssh_control_*/*", "/tmp/ssh_control_x/deb_1.2.3.4_22", true},
+    {"/tmp/ssh_control_*/*", "/tmp/ssh_control_x", false},
+    {"/tmp/ssh_control_*/*", "/tmp/other/x", false},
+    {"/a/*b*c", "/a/xxbyyc", true},
+    {"/a/*b*c", "/a/xxbyyd", false},
+    {"/a/**", "/a/anything", true},
+    {"/a/*x", "/a/xxxx", true},
+    /* ssh tokens */
+    {"/s/%r@%h-%p", "/s/deploy@web1-22", true},
+    {"/s/%r@%h-%p", "/s/deploy@web1", false},
+    {"/s/%r@%h:%p", "/s/u@h:22", true},
+    {"/s/%C", "/s/0123456789abcdef", true},
+    {"/s/%C", "/s/a/b", false},
+    {"/s/100%%", "/s/100%", true},
+    {"/s/100%%", "/s/100x", false},
+    {"/s/%n-%u-%l-%L-%i-%k-%d", "/s/n-u-l-L-1000-k-d", true},
+    {"/s/%z", "/s/%z", true},   /* not an ssh token: literal */
+    {"/s/%z", "/s/zz", false},
+    {"/s/x%", "/s/x%", true},   /* trailing '%' is literal */
+    /* '?' */
+    {"/s/a?c", "/s/abc", true},
+    {"/s/a?c", "/s/a/c", false},
+    {"/s/a?c", "/s/ac", false},
+    /* brackets */
+    {"/s/[abc]x", "/s/bx", true},
+    {"/s/[abc]x", "/s/dx", false},
+    {"/s/[!abc]x", "/s/dx", true},
+    {"/s/[^abc]x", "/s/ax", false},
+    {"/s/[a-c]x", "/s/bx", true},
+    {"/s/[a-c]x", "/s/-x", false},
+    {"/s/[]a]x", "/s/]x", true},
+    {"/s/[a-]x", "/s/-x", true},
+    {"/s/[abc", "/s/[abc", true},   /* unclosed: literal '[' */
+    {"/s/[abc", "/s/a", false},
+    {"/s/[", "/s/[", true},
+    {"/s/*[", "/s/xx[", true},
+    /* slashes */
+    {"/a/b/c", "/a/b/c", true},
+    {"/a/*/c", "/a/b/c", true},
+    {"/a/*/c", "/a/b/d/c", false},
+    {"/a/b/", "/a/b/", true},
+    {"/a/b", "/a/b/", false},
+    {"rel/*", "rel/x", true},
+};
+
+static void test_match(void)
+{
+    for (size_t i = 0; i < sizeof match_cases / sizeof match_cases[0]; i++) {
+        const struct match_case *c = &match_cases[i];
+        check(muxfix_pattern_match(c->pattern, c->path) == c->expect,
+              c->expect ? "should match" : "should not match", c->pattern,
+              c->path);
+    }
+}
+
+static void test_tmp_suffix(void)
+{
+    const char *p = "/s/cm.AbCdEfGh12345678";
+    check(muxfix_strip_tmp_suffix(p, strlen(p)) == 5, "tmp suffix", p, "5");
+    p = "/s/cm.AbCdEfGh1234567";    /* 15 random characters */
+    check(muxfix_strip_tmp_suffix(p, strlen(p)) == strlen(p), "short suffix",
+          p, "unchanged");
+    p = "/s/cm.AbCdEfGh1234567_";   /* not alphanumeric */
+    check(muxfix_strip_tmp_suffix(p, strlen(p)) == strlen(p), "bad suffix", p,
+          "unchanged");
+    p = ".AbCdEfGh12345678";
+    check(muxfix_strip_tmp_suffix(p, strlen(p)) == strlen(p), "bare suffix", p,
+          "unchanged");
+}
+
+static struct muxfix_config cfg;
+
+static void test_parse(void)
+{
+    const char *why = muxfix_parse_patterns(&cfg, "~/.ssh/cm-*:/tmp/x/*", "/home/u");
+    check(why == NULL && cfg.npatterns == 2, "parse two", "~/.ssh/cm-*:/tmp/x/*",
+          why ? why : "ok");
+    if (cfg.npatterns == 2) {
+        check(strcmp(cfg.patterns[0], "/home/u/.ssh/cm-*") == 0, "tilde",
+              cfg.patterns[0], "/home/u/.ssh/cm-*");
+        check(strcmp(cfg.patterns[1], "/tmp/x/*") == 0, "plain", cfg.patterns[1],
+              "/tmp/x/*");
+    }
+    check(muxfix_parse_patterns(&cfg, "", "/h") != NULL, "empty rejected", "", "");
+    check(muxfix_parse_patterns(&cfg, "/a::/b", "/h") != NULL, "empty item",
+          "/a::/b", "");
+    check(muxfix_parse_patterns(&cfg, "/a:", "/h") != NULL, "trailing colon",
+          "/a:", "");
+    check(muxfix_parse_patterns(&cfg, "~/x", NULL) != NULL, "no home",
+          "~/x", "");
+    check(muxfix_parse_patterns(&cfg, "~nosuchuser-muxfix/x", "/h") != NULL,
+          "unknown user", "~nosuchuser-muxfix/x", "");
+    check(muxfix_parse_patterns(&cfg, "~root/x", "/h") == NULL &&
+              strcmp(cfg.patterns[0], "/root/x") == 0,
+          "~root", "~root/x", cfg.patterns[0]);
+
+    static char big[70000];
+    memset(big, 'a', sizeof big - 1);
+    big[0] = '/';
+    check(muxfix_parse_patterns(&cfg, big, "/h") != NULL, "64 KiB pattern",
+          "aaa...", "");
+    for (size_t i = 0; i + 2 < sizeof big; i += 2)
+        big[i] = '/', big[i + 1] = ':';
+    big[sizeof big - 2] = 'x';
+    check(muxfix_parse_patterns(&cfg, big + 2, "/h") != NULL,
+          "thousands of patterns", "/:/:...", "");
+    check(muxfix_parse_patterns(&cfg, MUXFIX_DEFAULT_PATH, "/home/u") == NULL,
+          "default parses", MUXFIX_DEFAULT_PATH, "");
+}
+
+static void test_managed(void)
+{
+    (void)muxfix_parse_patterns(&cfg, "/s/*:/c/%r@%h:/k/cm", "/h");
+    strcpy(cfg.auth_sock, "/s/agent");
+    check(muxfix_path_is_managed(&cfg, "/s/host"), "managed", "/s/host", "");
+    check(!muxfix_path_is_managed(&cfg, "/s/agent"), "agent never", "/s/agent", "");
+    check(muxfix_path_is_managed(&cfg, "/c/u@h.0123456789abcdef"), "tmp name",
+          "/c/u@h.0123456789abcdef", "");
+    check(muxfix_path_is_managed(&cfg, "/k/cm.0123456789abcdef"), "tmp of literal",
+          "/k/cm.0123456789abcdef", "");
+    check(!muxfix_path_is_managed(&cfg, "/k/cm.012345"), "not tmp",
+          "/k/cm.012345", "");
+    check(!muxfix_path_is_managed(&cfg, "/other/x"), "unmanaged", "/other/x", "");
+    check(!muxfix_path_is_managed(&cfg, ""), "empty", "", "");
+    cfg.disabled = true;
+    check(!muxfix_path_is_managed(&cfg, "/s/host"), "disabled", "/s/host", "");
+}
+
+int main(void)
+{
+    test_match();
+    test_tmp_suffix();
+    test_parse();
+    test_managed();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}
