@@ -43,11 +43,15 @@ $(BUILD)/%: tests/progs/%.c | $(BUILD)
 $(BUILD):
 	mkdir -p $@
 
-# As root the suite runs the ssh clients as an unprivileged user, who must be
-# able to read the library: a copy goes to a world-readable temp dir.
+# As root the suite runs the ssh clients as an unprivileged user; the harness
+# copies the build to a directory that user can read.
+# Under SANITIZE the ASan runtime must come first in LD_PRELOAD; ssh's own
+# leaks at exit are not ours to report.
+ASAN_RT := $(if $(SANITIZE),$(shell $(CC) -print-file-name=libasan.so))
 test: all
 	MUXFIX_TEST_BUILD="$(CURDIR)/$(BUILD)" \
-	MUXFIX_TEST_SANITIZE="$(SANITIZE)" \
+	MUXFIX_TEST_PRELOAD_EXTRA="$(ASAN_RT)" \
+	$(if $(SANITIZE),ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1) \
 	bats --timing tests/
 
 valgrind: all

@@ -18,6 +18,9 @@
 #include <unistd.h>
 
 static char dir[64];
+/* valgrind (rightly) reports the NULL-pointer and unterminated-path cases:
+ * it runs without them. */
+static int with_bad_pointers = 1;
 
 static void report(const char *name, int ret, int err)
 {
@@ -156,15 +159,18 @@ static void odd_address_cases(void)
     unix_addr(&sun, "m/nope");
     CALL("connect_short_addrlen", connect(fd, (struct sockaddr *)&sun, 1));
     CALL("connect_family_only", connect(fd, (struct sockaddr *)&sun, sizeof(sa_family_t)));
-    CALL("connect_null_addr", connect(fd, NULL, sizeof sun));
+    if (with_bad_pointers)
+        CALL("connect_null_addr", connect(fd, NULL, sizeof sun));
     /* Abstract namespace: no file, never managed. */
     memset(sun.sun_path, 0, sizeof sun.sun_path);
     snprintf(sun.sun_path + 1, sizeof sun.sun_path - 1, "muxfix-errno-table-%d", (int)getpid());
     CALL("connect_abstract", connect(fd, (struct sockaddr *)&sun, sizeof sun));
-    /* sun_path filled to the last byte, no NUL. */
+    /* sun_path filled to the last byte, no NUL (valgrind reads on past it
+     * as a C string, so it is one of the cases it skips). */
     memset(sun.sun_path, 'x', sizeof sun.sun_path);
     sun.sun_path[0] = '/';
-    CALL("connect_unterminated", connect(fd, (struct sockaddr *)&sun, sizeof sun));
+    if (with_bad_pointers)
+        CALL("connect_unterminated", connect(fd, (struct sockaddr *)&sun, sizeof sun));
     close(fd);
 
     unix_addr(&sun, "m/nope");
@@ -175,7 +181,8 @@ static void odd_address_cases(void)
     CALL("bind_null_addr", bind(-1, NULL, sizeof sun));
     /* A NULL path hidden from the compiler's nonnull check. */
     const char *volatile nothing = NULL;
-    CALL("link_null_path", link(nothing, nothing));
+    if (with_bad_pointers)
+        CALL("link_null_path", link(nothing, nothing));
 }
 
 static void file_state(const char *rel)
@@ -193,8 +200,12 @@ static void file_state(const char *rel)
 
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[2], "--no-bad-pointers") == 0) {
+        with_bad_pointers = 0;
+        argc--;
+    }
     if (argc != 2 || strlen(argv[1]) > 40) {
-        fprintf(stderr, "usage: errno_table DIR (a short, empty directory)\n");
+        fprintf(stderr, "usage: errno_table DIR [--no-bad-pointers]\n");
         return 2;
     }
     snprintf(dir, sizeof dir, "%s", argv[1]);

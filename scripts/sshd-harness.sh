@@ -1,0 +1,299 @@
+# shellcheck shell=bash
+# sshd-harness.sh - a throwaway sshd on 127.0.0.1 plus helpers to run
+# ssh (and scp/sftp/rsync/git) against it, with or without muxfix.
+#
+# Meant to be SOURCED (bats tests, scripts/demo, benchmarks). Safe under
+# `set -e` and `set -u`. Nothing here is bats-specific.
+#
+#   mf_harness_start            start sshd, export MF_* (see below)
+#   mf_harness_stop             kill everything under $MF_TMP, remove it
+#   mf_as_user [N=V ...] CMD    run CMD as $MF_USER in a clean environment
+#   mf_plain / mf_mux  [N=V ...] CMD      CMD without / with LD_PRELOAD muxfix
+#                               (mf_mux forwards exported MUXFIX_* except
+#                               MUXFIX_TEST_*, and ASAN/UBSAN/LSAN_OPTIONS)
+#   mf_plain_ssh / mf_mux_ssh [N=V ...] ARGS   ssh -F $MF_SSH_CONFIG ARGS
+#   mf_wait_for SECONDS CMD     poll CMD every 0.05 s (SECONDS may be 0.5)
+#   mf_auth_count               "Accepted publickey" lines in sshd's log
+#   mf_testdir NAME             make $MF_TMP/NAME (0700, owned by MF_USER)
+#   mf_dead_socket PATH         leave a dead AF_UNIX socket at PATH
+#   mf_live_socket PATH         start a listener at PATH, print its pid
+#   mf_kill_matching STRING     SIGCONT+SIGKILL processes whose cmdline has it
+#   mf_gone PID                 true if PID is gone or a zombie (PID 1 may
+#                               not reap orphans here, so kill -0 can lie)
+#
+# Exported by mf_harness_start: MF_TMP MF_USER MF_HOME MF_UID MF_GID
+# MF_PORT MF_SSHD_PID MF_SSH_CONFIG MF_SSH (the "ssh -F ..." command line,
+# for rsync -e / GIT_SSH_COMMAND) MF_PRELOAD MF_MKSOCK MF_REPO.
+#
+# Inputs: MUXFIX_TEST_BUILD (the build directory, default <repo>/build;
+# its library and test programs are copied to MF_BIN=$MF_TMP/bin),
+# MUXFIX_TEST_LIB (default $MF_BIN/libmuxfix.so),
+# MUXFIX_TEST_PRELOAD_EXTRA (prepended to LD_PRELOAD, e.g. libasan),
+# MF_SSHD_EXTRA_CONFIG (extra sshd_config lines, e.g. "MaxSessions 64").
+
+MF_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export MF_REPO
+
+_MF_ASSIGN_RE='^[A-Za-z_][A-Za-z0-9_]*='
+
+_mf_die() {
+	printf 'sshd-harness: %s\n' "$*" >&2
+	return 1
+}
+
+# _mf_user_argv [N=V ...] CMD ARGS: set _MF_ARGV to the full argv that runs
+# CMD as MF_USER with a clean environment plus the N=V words.
+_mf_user_argv() {
+	local -a envs=(PATH=/usr/local/bin:/usr/bin:/bin "HOME=$MF_HOME"
+		"USER=$MF_USER" "LOGNAME=$MF_USER")
+	while [[ $# -gt 0 && $1 =~ $_MF_ASSIGN_RE ]]; do
+		envs+=("$1")
+		shift
+	done
+	[[ $# -gt 0 ]] || { _mf_die "no command given"; return 1; }
+	_MF_ARGV=()
+	if [[ $EUID -eq 0 ]]; then
+		_MF_ARGV=(setpriv "--reuid=$MF_UID" "--regid=$MF_GID" --init-groups)
+	fi
+	_MF_ARGV+=(env -i "${envs[@]}" "$@")
+}
+
+mf_as_user() {
+	_mf_user_argv "$@" || return 1
+	(
+		# Keep a working directory under MF_TMP (per-test dirs), else MF_TMP.
+		case $PWD/ in "$MF_TMP"/*) ;; *) cd "$MF_TMP" || exit 1 ;; esac
+		exec "${_MF_ARGV[@]}"
+	)
+}
+
+mf_plain() { mf_as_user "$@"; }
+
+mf_mux() {
+	local -a envs=("LD_PRELOAD=$MF_PRELOAD")
+	local v
+	for v in $(compgen -e MUXFIX_) ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+		case $v in MUXFIX_TEST_*) continue ;; esac # harness settings
+		[[ -n ${!v+set} ]] && envs+=("$v=${!v}")
+	done
+	mf_as_user "${envs[@]}" "$@"
+}
+
+# _mf_ssh RUNNER [N=V ...] ARGS: RUNNER [N=V ...] ssh -F MF_SSH_CONFIG ARGS
+_mf_ssh() {
+	local runner=$1
+	local -a envs=()
+	shift
+	while [[ $# -gt 0 && $1 =~ $_MF_ASSIGN_RE ]]; do
+		envs+=("$1")
+		shift
+	done
+	"$runner" "${envs[@]}" ssh -F "$MF_SSH_CONFIG" "$@"
+}
+
+mf_plain_ssh() { _mf_ssh mf_plain "$@"; }
+mf_mux_ssh() { _mf_ssh mf_mux "$@"; }
+
+mf_wait_for() {
+	local secs=$1 int frac now deadline
+	shift
+	int=${secs%%.*} frac=
+	[[ $secs == *.* ]] && frac=${secs#*.}
+	frac="${frac}000000"
+	now=${EPOCHREALTIME/[.,]/}
+	deadline=$((now + 10#${int:-0} * 1000000 + 10#${frac:0:6}))
+	while :; do
+		if "$@"; then return 0; fi
+		now=${EPOCHREALTIME/[.,]/}
+		[[ $now -lt $deadline ]] || return 1
+		sleep 0.05
+	done
+}
+
+mf_auth_count() {
+	grep -c 'Accepted publickey for' "$MF_TMP/sshd.log" || :
+}
+
+mf_testdir() {
+	local d="$MF_TMP/$1"
+	mkdir -p "$d" && chown "$MF_UID:$MF_GID" "$d" && chmod 0700 "$d" &&
+		printf '%s\n' "$d"
+}
+
+mf_dead_socket() {
+	mf_as_user "$MF_MKSOCK" "$1"
+}
+
+mf_live_socket() {
+	local p=$1 out pid
+	out=$(mktemp "$MF_TMP/.live.XXXXXX") || return 1
+	_mf_user_argv "$MF_MKSOCK" -l "$p" || return 1
+	# Simple command in the background: $! is the listener itself (setpriv
+	# and env exec it). fd 3 closed so bats doesn't wait for it.
+	"${_MF_ARGV[@]}" </dev/null >"$out" 2>&1 3>&- &
+	pid=$!
+	if ! mf_wait_for 5 grep -qx ready "$out"; then
+		cat "$out" >&2
+		kill "$pid" 2>/dev/null || :
+		rm -f "$out"
+		_mf_die "listener at $p did not come up"
+		return 1
+	fi
+	rm -f "$out"
+	printf '%s\n' "$pid"
+}
+
+_mf_sshd_settled() { # listening, or sshd gone
+	grep -q 'Server listening on 127.0.0.1 port' "$MF_TMP/sshd.log" ||
+		mf_gone "$MF_SSHD_PID"
+}
+
+_mf_write_sshd_config() {
+	cat >"$MF_TMP/sshd_config" <<-EOF
+		# generated by scripts/sshd-harness.sh
+		ListenAddress 127.0.0.1
+		Port $MF_PORT
+		HostKey $MF_TMP/host_ed25519
+		PidFile $MF_TMP/sshd.pid
+		AuthorizedKeysFile $MF_TMP/authorized_keys
+		UsePAM no
+		StrictModes no
+		PubkeyAuthentication yes
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		PrintMotd no
+		PrintLastLog no
+		LogLevel VERBOSE
+		# no AcceptEnv: the client's environment never reaches the session
+		Subsystem sftp internal-sftp
+		${MF_SSHD_EXTRA_CONFIG:-}
+	EOF
+}
+
+mf_harness_start() {
+	local try f
+	MF_TMP=$(mktemp -d /tmp/muxfix-test.XXXXXX) || return 1
+	chmod 755 "$MF_TMP"
+	export MF_TMP
+
+	if [[ $EUID -eq 0 ]]; then
+		MF_USER=muxfixtest
+		if ! getent passwd "$MF_USER" >/dev/null; then
+			useradd -m -s /bin/bash "$MF_USER" || return 1
+		fi
+		# '!' in shadow = locked; sshd without PAM refuses locked accounts.
+		usermod -p '*' "$MF_USER" || return 1
+		mkdir -p /run/sshd # privilege separation directory
+	else
+		MF_USER=$(id -un)
+	fi
+	MF_HOME=$(getent passwd "$MF_USER" | cut -d: -f6)
+	MF_UID=$(id -u "$MF_USER")
+	MF_GID=$(id -g "$MF_USER")
+	# The build may sit where the test user cannot read it (a clone under
+	# /root): the library and test programs are used from a copy in MF_TMP.
+	local build=${MUXFIX_TEST_BUILD:-$MF_REPO/build}
+	mkdir -m 0755 "$MF_TMP/bin"
+	for f in libmuxfix.so mksock errno_table pattern_test; do
+		if [[ -e $build/$f ]]; then install -m 0755 "$build/$f" "$MF_TMP/bin/$f"; fi
+	done
+	MF_MKSOCK="$MF_TMP/bin/mksock"
+	MF_BIN="$MF_TMP/bin"
+	MF_PRELOAD="${MUXFIX_TEST_PRELOAD_EXTRA:+$MUXFIX_TEST_PRELOAD_EXTRA }${MUXFIX_TEST_LIB:-$MF_BIN/libmuxfix.so}"
+	export MF_USER MF_HOME MF_UID MF_GID MF_MKSOCK MF_PRELOAD MF_BIN
+
+	# A preload the test user cannot read is silently ignored by ld.so.
+	for f in $MF_PRELOAD; do
+		if [[ -e $f ]] && ! mf_as_user test -r "$f"; then
+			_mf_die "$MF_USER cannot read $f (LD_PRELOAD would be ignored)"
+			return 1
+		fi
+	done
+
+	ssh-keygen -q -t ed25519 -N '' -C muxfix-host -f "$MF_TMP/host_ed25519" ||
+		return 1
+	mkdir -m 0700 "$MF_TMP/client"
+	ssh-keygen -q -t ed25519 -N '' -C muxfix-client -f "$MF_TMP/client/id_ed25519" ||
+		return 1
+	chmod 0600 "$MF_TMP/client/id_ed25519"
+	chown -R "$MF_UID:$MF_GID" "$MF_TMP/client"
+	install -m 0644 "$MF_TMP/client/id_ed25519.pub" "$MF_TMP/authorized_keys"
+
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		MF_PORT=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+		_mf_write_sshd_config
+		: >"$MF_TMP/sshd.log"
+		/usr/sbin/sshd -D -e -f "$MF_TMP/sshd_config" \
+			</dev/null >>"$MF_TMP/sshd.log" 2>&1 3>&- &
+		MF_SSHD_PID=$!
+		disown "$MF_SSHD_PID" # no "Killed" job notices from bash
+		mf_wait_for 10 _mf_sshd_settled || :
+		if grep -q 'Server listening on 127.0.0.1 port' "$MF_TMP/sshd.log"; then
+			break
+		fi
+		kill "$MF_SSHD_PID" 2>/dev/null || :
+		mf_wait_for 5 mf_gone "$MF_SSHD_PID" || :
+		MF_SSHD_PID=
+		cp "$MF_TMP/sshd.log" "$MF_TMP/sshd.log.try$try"
+	done
+	if [[ -z $MF_SSHD_PID ]]; then
+		cat "$MF_TMP/sshd.log" >&2
+		_mf_die "sshd did not start (logs in $MF_TMP)"
+		return 1
+	fi
+	export MF_PORT MF_SSHD_PID
+
+	MF_SSH_CONFIG="$MF_TMP/ssh_config"
+	cat >"$MF_SSH_CONFIG" <<-EOF
+		# generated by scripts/sshd-harness.sh; no Control* options here
+		Host testhost
+		    HostName 127.0.0.1
+		    Port $MF_PORT
+		    User $MF_USER
+		    IdentityFile $MF_TMP/client/id_ed25519
+		    IdentitiesOnly yes
+		    BatchMode yes
+		    StrictHostKeyChecking no
+		    UserKnownHostsFile /dev/null
+		    LogLevel ERROR
+	EOF
+	chmod 0644 "$MF_SSH_CONFIG"
+	MF_SSH="ssh -F $MF_SSH_CONFIG"
+	export MF_SSH_CONFIG MF_SSH
+}
+
+# mf_kill_matching STRING: SIGCONT then SIGKILL every process (except this
+# shell) whose command line contains STRING literally; waits until gone.
+mf_kill_matching() {
+	local re pid
+	local -a pids=()
+	[[ -n ${1:-} ]] || { _mf_die "mf_kill_matching: empty pattern"; return 1; }
+	re=$(printf '%s' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g')
+	for pid in $(pgrep -f -- "$re"); do
+		[[ $pid == "$$" || $pid == "$BASHPID" ]] || pids+=("$pid")
+	done
+	[[ ${#pids[@]} -gt 0 ]] || return 0
+	kill -CONT "${pids[@]}" 2>/dev/null || :
+	kill -KILL "${pids[@]}" 2>/dev/null || :
+	for pid in "${pids[@]}"; do
+		mf_wait_for 5 mf_gone "$pid" || :
+	done
+}
+
+mf_gone() { # no such process, or a zombie
+	local st
+	st=$(ps -o stat= -p "$1") || return 0
+	[[ $st == Z* ]]
+}
+
+mf_harness_stop() {
+	case ${MF_TMP:-} in /tmp/muxfix-test.?*) ;; *) return 0 ;; esac
+	mf_kill_matching "$MF_TMP" # ssh masters, listeners, and sshd itself
+	if [[ -n ${MF_SSHD_PID:-} ]]; then
+		kill "$MF_SSHD_PID" 2>/dev/null || :
+		mf_wait_for 5 mf_gone "$MF_SSHD_PID" || :
+		MF_SSHD_PID=
+	fi
+	rm -rf "$MF_TMP"
+	MF_TMP=
+}

@@ -1,0 +1,103 @@
+# shellcheck shell=bash
+# tests/helpers.bash - load from bats files with:  load helpers
+#
+# Defaults (a test file may redefine them and call the mf_* versions):
+#   setup_file     -> mf_setup_file     start sshd (exports all MF_*)
+#   teardown_file  -> mf_teardown_file  stop everything, remove MF_TMP
+#   setup          -> mf_setup          T=$MF_TMP/tN (0700, MF_USER), cd "$T"
+#   teardown       -> mf_teardown       kill processes whose cmdline has "$T/"
+
+# shellcheck source=../scripts/sshd-harness.sh
+source "$BATS_TEST_DIRNAME/../scripts/sshd-harness.sh"
+
+mf_setup_file() {
+	if [[ ! -x ${MUXFIX_TEST_BUILD:-$MF_REPO/build}/mksock ]]; then
+		echo "missing the test programs: run the suite with 'make test'" >&2
+		return 1
+	fi
+	mf_harness_start
+}
+
+mf_teardown_file() { mf_harness_stop; }
+
+mf_setup() {
+	T=$(mf_testdir "t$BATS_TEST_NUMBER")
+	export T
+	cd "$T" || return 1
+}
+
+mf_teardown() {
+	if [[ -n ${T:-} ]]; then mf_kill_matching "$T/"; fi
+}
+
+setup_file() { mf_setup_file; }
+teardown_file() { mf_teardown_file; }
+setup() { mf_setup; }
+teardown() { mf_teardown; }
+
+# ---- assertions: print expected vs. seen, return 1 ----
+
+_mf_fail() {
+	printf '%s\n' "$@" >&2
+	return 1
+}
+
+_mf_describe() { # what is at path $1
+	if [[ -e $1 || -L $1 ]]; then ls -ld -- "$1" 2>&1; else echo "nothing"; fi
+}
+
+assert_file_socket() {
+	[[ -S $1 && ! -L $1 ]] ||
+		_mf_fail "expected a socket at: $1" "found: $(_mf_describe "$1")"
+}
+
+assert_exists() {
+	[[ -e $1 || -L $1 ]] || _mf_fail "expected to exist: $1" "found: nothing"
+}
+
+refute_exists() {
+	[[ ! -e $1 && ! -L $1 ]] ||
+		_mf_fail "expected NOT to exist: $1" "found: $(_mf_describe "$1")"
+}
+
+# assert_mode PATH OCTAL (e.g. 700)
+assert_mode() {
+	local m
+	m=$(stat -c %a -- "$1" 2>&1) || _mf_fail "cannot stat $1: $m" || return 1
+	[[ $m == "$2" ]] || _mf_fail "mode of $1: expected $2, seen $m"
+}
+
+# assert_owner PATH USER
+assert_owner() {
+	local o
+	o=$(stat -c %U -- "$1" 2>&1) || _mf_fail "cannot stat $1: $o" || return 1
+	[[ $o == "$2" ]] || _mf_fail "owner of $1: expected $2, seen $o"
+}
+
+assert_equal() { # EXPECTED SEEN
+	[[ $1 == "$2" ]] || _mf_fail "expected: $1" "seen:     $2"
+}
+
+assert_contains() { # HAYSTACK NEEDLE
+	[[ $1 == *"$2"* ]] ||
+		_mf_fail "expected to contain: $2" "seen:" "$1" "(end)"
+}
+
+refute_contains() { # HAYSTACK NEEDLE
+	[[ $1 != *"$2"* ]] ||
+		_mf_fail "expected NOT to contain: $2" "seen:" "$1" "(end)"
+}
+
+# assert_status N  (after `run`): checks $status, shows $output on mismatch
+# shellcheck disable=SC2154 # status and output are set by bats' run
+assert_status() {
+	[[ $status -eq $1 ]] ||
+		_mf_fail "exit status: expected $1, seen $status" "output:" "$output" "(end)"
+}
+
+# assert_auth_count N: sshd has accepted N public-key logins so far
+assert_auth_count() {
+	local n
+	n=$(mf_auth_count)
+	[[ $n -eq $1 ]] || _mf_fail "sshd logins: expected $1, seen $n"
+}
