@@ -54,11 +54,13 @@ static int open_trusted(const char *dirpath, int flags, const char *what_for)
 {
     int fd = open(dirpath, flags);
     if (fd < 0) {
-        muxfix_log(errno == ELOOP || errno == ENOTDIR ? MUXFIX_LOG_REPAIR
-                                                      : MUXFIX_LOG_DECISION,
+        int err = errno;
+        struct stat lst;
+        bool is_link = lstat(dirpath, &lst) == 0 && S_ISLNK(lst.st_mode);
+        muxfix_log(is_link || err == ENOTDIR ? MUXFIX_LOG_REPAIR
+                                             : MUXFIX_LOG_DECISION,
                    "left %s alone: cannot open directory %s (%s)", what_for,
-                   dirpath,
-                   errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+                   dirpath, is_link ? "it is a symbolic link" : strerror(err));
         return -1;
     }
     struct stat st;
