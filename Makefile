@@ -9,6 +9,7 @@
 CC       ?= cc
 SANITIZE ?=
 BUILD    ?= $(if $(SANITIZE),build/sanitize,build)
+TESTS    ?= tests/
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes
 CFLAGS   ?= -O2 -g
@@ -52,7 +53,7 @@ test: all
 	MUXFIX_TEST_BUILD="$(CURDIR)/$(BUILD)" \
 	MUXFIX_TEST_PRELOAD_EXTRA="$(ASAN_RT)" \
 	$(if $(SANITIZE),ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1) \
-	bats --timing tests/
+	bats --timing $(TESTS)
 
 valgrind: all
 	MUXFIX_TEST_BUILD="$(CURDIR)/$(BUILD)" scripts/valgrind-check
