@@ -23,7 +23,8 @@ _make_repo() {
 		GIT_COMMITTER_NAME=muxfix GIT_COMMITTER_EMAIL=muxfix@example.invalid)
 	mf_as_user git init -q --bare --initial-branch=main "$T/repo.git"
 	mf_as_user git init -q --initial-branch=main "$T/work"
-	mf_as_user sh -c 'echo "muxfix tools test" >"$1/README"' sh "$T/work"
+	echo "muxfix tools test" >"$T/work/README"
+	chown "$MF_UID:$MF_GID" "$T/work/README"
 	mf_as_user git -C "$T/work" add README
 	mf_as_user "${who[@]}" git -C "$T/work" commit -q -m "muxfix marker"
 	mf_as_user git -C "$T/work" push -q "$T/repo.git" main
@@ -144,7 +145,7 @@ _sftp_batch() {
 	run mf_as_user git -C "$T/clone" log -1 --format=%s
 	assert_equal "muxfix marker" "$output"
 
-	mf_as_user sh -c 'echo second >>"$1/README"' sh "$T/clone"
+	echo second >>"$T/clone/README" # stays the test user's file
 	mf_as_user GIT_AUTHOR_NAME=muxfix GIT_AUTHOR_EMAIL=muxfix@example.invalid \
 		GIT_COMMITTER_NAME=muxfix GIT_COMMITTER_EMAIL=muxfix@example.invalid \
 		git -C "$T/clone" commit -q -a -m "pushed through the master"
