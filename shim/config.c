@@ -255,6 +255,9 @@ static void read_config(struct muxfix_config *cfg)
     cfg->timeout_ms = read_int("MUXFIX_TIMEOUT_MS", 0, MUXFIX_MAX_TIMEOUT_MS,
                                MUXFIX_DEFAULT_TIMEOUT_MS,
                                "not a number of milliseconds up to 600000");
+    cfg->wait_ms = read_int("MUXFIX_WAIT_MS", 0, MUXFIX_MAX_TIMEOUT_MS,
+                            MUXFIX_DEFAULT_WAIT_MS,
+                            "not a number of milliseconds up to 600000");
     read_log(cfg);
     read_auth_sock(cfg);
     read_patterns(cfg);

@@ -4,6 +4,8 @@
  *                      default MUXFIX_DEFAULT_PATH
  *   MUXFIX_TIMEOUT_MS  how long a master may take to say hello (default
  *                      3000; 0 disables the wedged-master check)
+ *   MUXFIX_WAIT_MS     how long a would-be client waits for another ssh
+ *                      that is becoming the master (default 10000; 0 off)
  *   MUXFIX_VERBOSE     0 silent, 1 a line per repair or refusal, 2 every
  *                      decision
  *   MUXFIX_LOG         append log lines to this file instead of stderr
@@ -23,6 +25,9 @@
     "/tmp/ssh_control_*/*"
 
 #define MUXFIX_DEFAULT_TIMEOUT_MS 3000
+/* A master is usually up in well under a second on a LAN; ten seconds covers
+ * a slow WAN login without leaving a crowd waiting on one that hung. */
+#define MUXFIX_DEFAULT_WAIT_MS 10000
 /* Longest accepted MUXFIX_TIMEOUT_MS: ten minutes is already a hang. */
 #define MUXFIX_MAX_TIMEOUT_MS 600000
 /* Bounds that keep the configuration in static storage (no allocation). */
@@ -33,6 +38,7 @@ struct muxfix_config {
     bool disabled;
     int verbose;
     int timeout_ms;
+    int wait_ms;
     bool log_to_file;
     char log_path[PATH_MAX];
     size_t npatterns;

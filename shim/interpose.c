@@ -2,22 +2,25 @@
  *
  * Each one makes the real call first and returns its result untouched (no
  * lock, no allocation, errno as libc left it) unless the outcome is one a
- * repair is for: connect() refused or succeeded on a Unix socket, bind()
- * EADDRINUSE or ENOENT, link() EEXIST. Only then is the path examined. */
+ * repair is for: connect() refused, absent or succeeded on a Unix socket,
+ * bind() EADDRINUSE or ENOENT, link() on a managed path. Only then is the
+ * path examined. unlink() is looked at only in a process that published a
+ * control socket. */
 #include <errno.h>
 #include <stdbool.h>
 #include <unistd.h>
 
 #include "classify.h"
 #include "compat.h"
+#include "publish.h"
 #include "real.h"
 #include "repair.h"
 
 MUXFIX_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     int ret = muxfix_real_connect(fd, addr, len);
-    bool interesting = ret == 0 ? muxfix_is_unix(addr, len)
-                                : errno == ECONNREFUSED && muxfix_is_unix(addr, len);
+    bool interesting = (ret == 0 || errno == ECONNREFUSED || errno == ENOENT) &&
+                       muxfix_is_unix(addr, len);
     if (!interesting)
         return ret;
     return repair_after_connect(fd, addr, len, ret);
@@ -35,7 +38,14 @@ MUXFIX_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 MUXFIX_EXPORT int link(const char *oldpath, const char *newpath)
 {
     int ret = muxfix_real_link(oldpath, newpath);
-    if (ret == 0 || errno != EEXIST)
+    if (ret != 0 && errno != EEXIST)
         return ret;
     return repair_after_link(oldpath, newpath, ret);
+}
+
+MUXFIX_EXPORT int unlink(const char *path)
+{
+    if (publish_unlink_is_foreign(path))
+        return 0;
+    return muxfix_real_unlink(path);
 }

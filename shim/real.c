@@ -7,10 +7,12 @@
 
 typedef int (*sockaddr_fn)(int, const struct sockaddr *, socklen_t);
 typedef int (*link_fn)(const char *, const char *);
+typedef int (*unlink_fn)(const char *);
 
 static sockaddr_fn real_connect;
 static sockaddr_fn real_bind;
 static link_fn real_link;
+static unlink_fn real_unlink;
 
 /* Racing threads resolve the same address; the atomic store only makes the
  * pointer's publication well defined. */
@@ -58,9 +60,20 @@ int muxfix_real_link(const char *oldpath, const char *newpath)
     return fn(oldpath, newpath);
 }
 
+int muxfix_real_unlink(const char *path)
+{
+    unlink_fn fn = RESOLVE(real_unlink, unlink_fn, "unlink");
+    if (fn == NULL) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return fn(path);
+}
+
 __attribute__((constructor)) static void muxfix_real_init(void)
 {
     (void)RESOLVE(real_connect, sockaddr_fn, "connect");
     (void)RESOLVE(real_bind, sockaddr_fn, "bind");
     (void)RESOLVE(real_link, link_fn, "link");
+    (void)RESOLVE(real_unlink, unlink_fn, "unlink");
 }

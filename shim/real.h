@@ -11,5 +11,6 @@
 int muxfix_real_connect(int fd, const struct sockaddr *addr, socklen_t len);
 int muxfix_real_bind(int fd, const struct sockaddr *addr, socklen_t len);
 int muxfix_real_link(const char *oldpath, const char *newpath);
+int muxfix_real_unlink(const char *path);
 
 #endif

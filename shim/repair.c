@@ -6,9 +6,11 @@
 
 #include "classify.h"
 #include "config.h"
+#include "crowd.h"
 #include "ctldir.h"
 #include "hello.h"
 #include "log.h"
+#include "publish.h"
 #include "real.h"
 #include "reap.h"
 
@@ -37,15 +39,23 @@ int repair_after_connect(int fd, const struct sockaddr *addr, socklen_t len,
     if (ret == 0)
         return hello_check(cfg, fd, path);
 
-    muxfix_log(MUXFIX_LOG_DECISION, "connect(%s): connection refused; probing",
-               path);
-    /* Plain ssh with ControlMaster=no says "Control socket connect(P):
-     * Connection refused" and leaves the file forever; -O check exits 255. */
-    if (!reap_dead_socket(path, "connect was refused")) {
-        errno = saved;
-        return ret;
+    if (saved == ECONNREFUSED) {
+        muxfix_log(MUXFIX_LOG_DECISION,
+                   "connect(%s): connection refused; probing", path);
+        /* Plain ssh with ControlMaster=no says "Control socket connect(P):
+         * Connection refused" and leaves the file forever; -O check exits
+         * 255. */
+        if (!reap_dead_socket(path, "connect was refused")) {
+            errno = saved;
+            return ret;
+        }
+        ret = muxfix_real_connect(fd, addr, len);
+        if (ret == 0 || errno != ENOENT)
+            return ret;
     }
-    return muxfix_real_connect(fd, addr, len);
+    /* No master: if another ssh is becoming it, wait and attach instead of
+     * opening one more connection (and losing the race to publish). */
+    return crowd_no_master(cfg, fd, addr, len, path);
 }
 
 int repair_after_bind(int fd, const struct sockaddr *addr, socklen_t len,
@@ -85,11 +95,20 @@ int repair_after_link(const char *oldpath, const char *newpath, int ret)
         errno = saved;
         return ret;
     }
-    muxfix_log(MUXFIX_LOG_DECISION, "link(%s): file exists; probing", newpath);
-    /* Plain ssh: "ControlSocket P already exists, disabling multiplexing". */
-    if (!reap_dead_socket(newpath, "it blocked a new master")) {
-        errno = saved;
-        return ret;
+    if (ret != 0) {
+        muxfix_log(MUXFIX_LOG_DECISION, "link(%s): file exists; probing",
+                   newpath);
+        /* Plain ssh: "ControlSocket P already exists, disabling
+         * multiplexing". */
+        if (reap_dead_socket(newpath, "it blocked a new master"))
+            ret = muxfix_real_link(oldpath, newpath);
+        else
+            errno = saved;
     }
-    return muxfix_real_link(oldpath, newpath);
+    saved = errno;
+    if (ret == 0)
+        publish_record(newpath);
+    crowd_release(newpath);
+    errno = saved;
+    return ret;
 }

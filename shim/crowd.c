@@ -1,0 +1,162 @@
+/* crowd.c: see crowd.h. */
+#include "crowd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctldir.h"
+#include "hello.h"
+#include "intent.h"
+#include "log.h"
+#include "real.h"
+#include "reap.h"
+
+/* How often a waiter looks for the master's socket and the lock. */
+#define WAIT_POLL_NS 10000000L
+#define LOCK_SUFFIX ".muxfix-lock"
+
+/* The lock this process holds as the would-be master (ssh makes one master
+ * at most), identified by inode so a recycled fd number is never touched. */
+static struct {
+    int fd;
+    dev_t dev;
+    ino_t ino;
+    char path[MUXFIX_SOCK_PATH_BUF];
+} held = {.fd = -1};
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Open (creating) the lock file of PATH in its trusted directory. A missing
+ * directory is created first when this process is the would-be master. */
+static int open_lock(const char *path, bool may_create_dir)
+{
+    struct ctl_dir dir;
+    char name[MUXFIX_SOCK_PATH_BUF + sizeof LOCK_SUFFIX + 1];
+    struct stat st;
+
+    if (!ctl_dir_open(path, &dir)) {
+        if (!may_create_dir || !ctl_dir_create_missing(path) ||
+            !ctl_dir_open(path, &dir))
+            return -1;
+    }
+    snprintf(name, sizeof name, ".%s%s", dir.base, LOCK_SUFFIX);
+    int fd = openat(dir.fd, name,
+                    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+    ctl_dir_close(&dir);
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+                    st.st_uid != geteuid())) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+static void hold_lock(int fd, const char *path)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return;
+    }
+    held.dev = st.st_dev;
+    held.ino = st.st_ino;
+    strcpy(held.path, path);
+    held.fd = fd;
+}
+
+void crowd_release(const char *path)
+{
+    struct stat st;
+    int saved = errno;
+
+    if (held.fd < 0 || strcmp(held.path, path) != 0)
+        return;
+    if (fstat(held.fd, &st) == 0 && st.st_dev == held.dev &&
+        st.st_ino == held.ino) {
+        flock(held.fd, LOCK_UN);
+        close(held.fd);
+        muxfix_log(MUXFIX_LOG_DECISION, "released the master lock of %s", path);
+    }
+    held.fd = -1;
+    errno = saved;
+}
+
+static int try_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    return muxfix_real_connect(fd, addr, len);
+}
+
+/* We hold the lock: a master may have published since our ENOENT. */
+static int as_lock_holder(const struct muxfix_config *cfg, int fd, int lockfd,
+                          const struct sockaddr *addr, socklen_t len,
+                          const char *path)
+{
+    if (try_connect(fd, addr, len) == 0) {
+        close(lockfd);
+        return hello_check(cfg, fd, path);
+    }
+    if (intent_will_become_master()) {
+        muxfix_log(MUXFIX_LOG_DECISION,
+                   "no master at %s: this ssh becomes it; others wait", path);
+        hold_lock(lockfd, path);
+    } else {
+        close(lockfd);
+    }
+    errno = ENOENT;
+    return -1;
+}
+
+int crowd_no_master(const struct muxfix_config *cfg, int fd,
+                    const struct sockaddr *addr, socklen_t len,
+                    const char *path)
+{
+    if (cfg->wait_ms == 0 || held.fd >= 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    int lockfd = open_lock(path, false);
+    if (lockfd < 0 && intent_will_become_master())
+        lockfd = open_lock(path, true);
+    if (lockfd < 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    if (flock(lockfd, LOCK_EX | LOCK_NB) == 0)
+        return as_lock_holder(cfg, fd, lockfd, addr, len, path);
+
+    muxfix_log(MUXFIX_LOG_DECISION,
+               "another ssh is becoming the master of %s; waiting", path);
+    long deadline = now_ms() + cfg->wait_ms;
+    const struct timespec pause = {.tv_nsec = WAIT_POLL_NS};
+    while (now_ms() < deadline) {
+        nanosleep(&pause, NULL);
+        if (try_connect(fd, addr, len) == 0) {
+            close(lockfd);
+            muxfix_log(MUXFIX_LOG_REPAIR,
+                       "waited for the new master at %s and attached to it",
+                       path);
+            return hello_check(cfg, fd, path);
+        }
+        if (errno == ECONNREFUSED)
+            (void)reap_dead_socket(path, "left by a master that died");
+        if (flock(lockfd, LOCK_EX | LOCK_NB) == 0)
+            return as_lock_holder(cfg, fd, lockfd, addr, len, path);
+    }
+    close(lockfd);
+    muxfix_log(MUXFIX_LOG_REPAIR,
+               "no master appeared at %s within %d ms; going on without it",
+               path, cfg->wait_ms);
+    errno = ENOENT;
+    return -1;
+}

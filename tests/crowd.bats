@@ -1,0 +1,113 @@
+#!/usr/bin/env bats
+# Issue 3: many ssh at once against one ControlPath.
+load helpers
+
+setup_file() {
+	# Sessions through one master count against sshd's MaxSessions (10 by
+	# default), and direct logins of a crowd against MaxStartups (10:30:100
+	# drops some of 16 at once): both raised so that every failure seen here
+	# is ssh's or muxfix's own.
+	export MF_SSHD_EXTRA_CONFIG=$'MaxSessions 200\nMaxStartups 200'
+	mf_setup_file
+}
+
+setup() {
+	mf_setup
+	export MUXFIX_PATH="$T/*"
+}
+
+# crowd RUNNER N CONTROLMASTER: N ssh at once on $T/cm; each one's output
+# in $T/out.I and exit status in $T/rc.I.
+crowd() {
+	local runner=$1 n=$2 cm=$3 i
+	local -a pids=()
+	for ((i = 0; i < n; i++)); do
+		(
+			rc=0
+			"$runner" timeout 60 ssh -F "$MF_SSH_CONFIG" -o ControlMaster="$cm" \
+				-o ControlPersist=30 -o ControlPath="$T/cm" testhost echo "hi-$i" \
+				>"$T/out.$i" 2>&1 || rc=$?
+			echo "$rc" >"$T/rc.$i"
+		) 3>&- &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+}
+
+# Summary of a crowd: "ok=K failed=F exists=E".
+summary() {
+	local n=$1 i ok=0 failed=0 exists=0
+	for ((i = 0; i < n; i++)); do
+		if [[ $(cat "$T/rc.$i") == 0 ]] && grep -qx "hi-$i" "$T/out.$i"; then
+			ok=$((ok + 1))
+		else
+			failed=$((failed + 1))
+		fi
+		grep -q "already exists, disabling multiplexing" "$T/out.$i" && exists=$((exists + 1))
+	done
+	echo "ok=$ok failed=$failed exists=$exists"
+}
+
+masters() {
+	pgrep -u "$MF_UID" -f "^ssh: $T/cm \[mux\]" | wc -l
+}
+
+@test "plain ssh, 16 at once, no master yet: a herd of logins and 'already exists'" {
+	local before
+	before=$(mf_auth_count)
+	crowd mf_plain 16 auto
+	local s logins
+	s=$(summary 16)
+	logins=$(($(mf_auth_count) - before))
+	echo "# plain 16: $s logins=$logins" >&3
+	# The thundering herd muxfix exists for: more than one login.
+	[[ $logins -gt 1 ]]
+}
+
+crowd_under_muxfix() {
+	local n=$1 before s
+	before=$(mf_auth_count)
+	crowd mf_mux "$n" auto
+	s=$(summary "$n")
+	echo "# muxfix $n: $s logins=$(($(mf_auth_count) - before)) masters=$(masters)" >&3
+	assert_equal "ok=$n failed=0 exists=0" "$s"
+	assert_auth_count $((before + 1))
+	assert_equal 1 "$(masters)"
+}
+
+@test "muxfix, 16 at once, no master yet: all succeed, one login, one master" {
+	crowd_under_muxfix 16
+}
+
+@test "muxfix, 64 at once, no master yet: all succeed, one login, one master" {
+	crowd_under_muxfix 64
+}
+
+@test "muxfix, 16 at once with ControlMaster=no: nobody waits for a master that never comes" {
+	# A wait would show as a 60 s hang: MUXFIX_WAIT_MS is far above timeout.
+	export MUXFIX_WAIT_MS=120000
+	local t0 t1 t2
+	t0=$EPOCHREALTIME
+	crowd mf_plain 16 no
+	t1=$EPOCHREALTIME
+	assert_equal "ok=16 failed=0 exists=0" "$(summary 16)"
+	crowd mf_mux 16 no
+	t2=$EPOCHREALTIME
+	assert_equal "ok=16 failed=0 exists=0" "$(summary 16)"
+	assert_equal 0 "$(masters)"
+	# Information only (speed is claimed by make bench, not by tests).
+	printf '# ControlMaster=no crowd of 16: plain %s s, muxfix %s s\n' \
+		"$(awk "BEGIN{print $t1 - $t0}")" "$(awk "BEGIN{print $t2 - $t1}")" >&3
+}
+
+@test "muxfix, a would-be master that fails to log in releases the crowd at once" {
+	export MUXFIX_WAIT_MS=120000
+	# The first ssh holds the lock while it fails (no such identity, no
+	# agent, BatchMode): the others must not wait 120 s for it.
+	(mf_mux timeout 60 ssh -F "$MF_SSH_CONFIG" -o ControlMaster=auto -o ControlPersist=30 \
+		-o ControlPath="$T/cm" -o User=nosuchuser testhost true >"$T/bad.out" 2>&1 || :) 3>&- &
+	local bad=$!
+	crowd mf_mux 8 auto
+	wait "$bad"
+	assert_equal "ok=8 failed=0 exists=0" "$(summary 8)"
+}
