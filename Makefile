@@ -23,7 +23,7 @@ LDLIBS_LIB := -ldl
 SHIM_SRC := $(wildcard shim/*.c)
 SHIM_HDR := $(wildcard shim/*.h)
 LIB      := $(BUILD)/libmuxfix.so
-PROGS    := $(BUILD)/mksock $(BUILD)/errno_table $(BUILD)/pattern_test
+PROGS    := $(BUILD)/mksock $(BUILD)/errno_table $(BUILD)/pattern_test $(BUILD)/race
 
 # The pieces of the library the unit tests link directly.
 UNIT_SRC := shim/pattern.c shim/config.c shim/log.c shim/classify.c

@@ -17,6 +17,7 @@
 #   mf_testdir NAME             make $MF_TMP/NAME (0700, owned by MF_USER)
 #   mf_dead_socket PATH         leave a dead AF_UNIX socket at PATH
 #   mf_live_socket PATH         start a listener at PATH, print its pid
+#   mf_live_socket_once PATH    one that accepts once, hangs up and exits
 #   mf_kill_matching STRING     SIGCONT+SIGKILL processes whose cmdline has it
 #   mf_gone PID                 true if PID is gone or a zombie (PID 1 may
 #                               not reap orphans here, so kill -0 can lie)
@@ -124,10 +125,12 @@ mf_dead_socket() {
 	mf_as_user "$MF_MKSOCK" "$1"
 }
 
-mf_live_socket() {
-	local p=$1 out pid
+# _mf_listener MODE PATH: mksock MODE PATH in the background as MF_USER,
+# once it is listening; prints its pid.
+_mf_listener() {
+	local mode=$1 p=$2 out pid
 	out=$(mktemp "$MF_TMP/.live.XXXXXX") || return 1
-	_mf_user_argv "$MF_MKSOCK" -l "$p" || return 1
+	_mf_user_argv "$MF_MKSOCK" "$mode" "$p" || return 1
 	# Simple command in the background: $! is the listener itself (setpriv
 	# and env exec it). fd 3 closed so bats doesn't wait for it.
 	"${_MF_ARGV[@]}" </dev/null >"$out" 2>&1 3>&- &
@@ -142,6 +145,10 @@ mf_live_socket() {
 	rm -f "$out"
 	printf '%s\n' "$pid"
 }
+
+mf_live_socket() { _mf_listener -l "$1"; }
+# A "master" that accepts one connection, closes it unanswered and exits.
+mf_live_socket_once() { _mf_listener -1 "$1"; }
 
 _mf_sshd_settled() { # listening, or sshd gone
 	grep -q 'Server listening on 127.0.0.1 port' "$MF_TMP/sshd.log" ||
@@ -194,7 +201,7 @@ mf_harness_start() {
 	# /root): the library and test programs are used from a copy in MF_TMP.
 	local build=${MUXFIX_TEST_BUILD:-$MF_REPO/build}
 	mkdir -m 0755 "$MF_TMP/bin"
-	for f in libmuxfix.so mksock errno_table pattern_test; do
+	for f in libmuxfix.so mksock errno_table pattern_test race; do
 		if [[ -e $build/$f ]]; then install -m 0755 "$build/$f" "$MF_TMP/bin/$f"; fi
 	done
 	MF_MKSOCK="$MF_TMP/bin/mksock"

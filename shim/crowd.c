@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "ctldir.h"
-#include "hello.h"
 #include "intent.h"
 #include "log.h"
 #include "real.h"
@@ -98,13 +97,13 @@ static int try_connect(int fd, const struct sockaddr *addr, socklen_t len)
 }
 
 /* We hold the lock: a master may have published since our ENOENT. */
-static int as_lock_holder(const struct muxfix_config *cfg, int fd, int lockfd,
+static int as_lock_holder(int fd, int lockfd,
                           const struct sockaddr *addr, socklen_t len,
                           const char *path)
 {
     if (try_connect(fd, addr, len) == 0) {
         close(lockfd);
-        return hello_check(cfg, fd, path);
+        return 0;
     }
     if (intent_will_become_master()) {
         muxfix_log(MUXFIX_LOG_DECISION,
@@ -115,6 +114,52 @@ static int as_lock_holder(const struct muxfix_config *cfg, int fd, int lockfd,
     }
     errno = ENOENT;
     return -1;
+}
+
+/* Wait until LOCKFD's lock is free (whoever held it published a master, or
+ * gave up, or died). True if it came free before the deadline; the lock is
+ * then released again at once. */
+static bool wait_for_lock(int lockfd, int wait_ms)
+{
+    long deadline = now_ms() + wait_ms;
+    const struct timespec pause = {.tv_nsec = WAIT_POLL_NS};
+    while (now_ms() < deadline) {
+        nanosleep(&pause, NULL);
+        if (flock(lockfd, LOCK_EX | LOCK_NB) == 0) {
+            flock(lockfd, LOCK_UN);
+            return true;
+        }
+    }
+    return false;
+}
+
+int crowd_wedged(const struct muxfix_config *cfg, int fd,
+                 const struct sockaddr *addr, socklen_t len, const char *path)
+{
+    int lockfd = cfg->wait_ms == 0 || held.fd >= 0 ? -1 : open_lock(path, false);
+    if (lockfd < 0) {
+        errno = ECONNREFUSED;
+        return -1;
+    }
+    if (flock(lockfd, LOCK_EX | LOCK_NB) == 0) {
+        /* We report the wedged master refused; an ssh with ControlMaster=auto
+         * then unlinks its socket and becomes the master: others wait. */
+        if (intent_will_become_master())
+            hold_lock(lockfd, path);
+        else
+            close(lockfd);
+        errno = ECONNREFUSED;
+        return -1;
+    }
+    muxfix_log(MUXFIX_LOG_DECISION,
+               "another ssh is replacing the wedged master of %s; waiting", path);
+    bool freed = wait_for_lock(lockfd, cfg->wait_ms);
+    close(lockfd);
+    if (!freed) {
+        errno = ECONNREFUSED;
+        return -1;
+    }
+    return try_connect(fd, addr, len);
 }
 
 int crowd_no_master(const struct muxfix_config *cfg, int fd,
@@ -133,7 +178,7 @@ int crowd_no_master(const struct muxfix_config *cfg, int fd,
         return -1;
     }
     if (flock(lockfd, LOCK_EX | LOCK_NB) == 0)
-        return as_lock_holder(cfg, fd, lockfd, addr, len, path);
+        return as_lock_holder(fd, lockfd, addr, len, path);
 
     muxfix_log(MUXFIX_LOG_DECISION,
                "another ssh is becoming the master of %s; waiting", path);
@@ -146,12 +191,12 @@ int crowd_no_master(const struct muxfix_config *cfg, int fd,
             muxfix_log(MUXFIX_LOG_REPAIR,
                        "waited for the new master at %s and attached to it",
                        path);
-            return hello_check(cfg, fd, path);
+            return 0;
         }
         if (errno == ECONNREFUSED)
             (void)reap_dead_socket(path, "left by a master that died");
         if (flock(lockfd, LOCK_EX | LOCK_NB) == 0)
-            return as_lock_holder(cfg, fd, lockfd, addr, len, path);
+            return as_lock_holder(fd, lockfd, addr, len, path);
     }
     close(lockfd);
     muxfix_log(MUXFIX_LOG_REPAIR,

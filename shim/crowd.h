@@ -17,12 +17,20 @@
 #include "config.h"
 
 /* connect(FD, ADDR) to the managed PATH found no master (ENOENT). Returns
- * what the caller should see: 0 when a master was waited for and attached
- * to, else -1 with errno ENOENT (ssh then connects directly, and becomes the
+ * 0 when FD got connected to a master that was waited for (its hello is
+ * still to be checked), else -1 with errno ENOENT (ssh then connects directly, and becomes the
  * master if it is the one holding the lock). */
 int crowd_no_master(const struct muxfix_config *cfg, int fd,
                     const struct sockaddr *addr, socklen_t len,
                     const char *path);
+
+/* The master at PATH is wedged (FD was reset by hello_check). When another
+ * ssh is already taking over, wait for it (MUXFIX_WAIT_MS) and connect FD
+ * again: 0 when connected (check its hello), -1 with errno otherwise.
+ * Otherwise -1 with ECONNREFUSED: ssh goes on without the master, and one
+ * with ControlMaster=auto, holding the lock, replaces it. */
+int crowd_wedged(const struct muxfix_config *cfg, int fd,
+                 const struct sockaddr *addr, socklen_t len, const char *path);
 
 /* PATH was published or given up on by this process (link returned): let
  * the waiting crowd go. */

@@ -20,22 +20,31 @@ static long now_ms(void)
     return ts.tv_sec * MS_PER_S + ts.tv_nsec / NS_PER_MS;
 }
 
-/* poll() for POLLIN (data, EOF or error all count: the master is not wedged),
- * restarting after signals with the time that is left. True if it came. */
-static bool master_spoke(int fd, int timeout_ms)
+/* Wait for the master's first byte, restarting after signals with the time
+ * that is left; look at it with MSG_PEEK so ssh still reads the whole hello. */
+static enum hello_result await_hello(int fd, int timeout_ms)
 {
     long deadline = now_ms() + timeout_ms;
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    char byte;
 
     for (;;) {
         long left = deadline - now_ms();
         int rc = poll(&pfd, 1, left > 0 ? (int)left : 0);
-        if (rc > 0)
-            return true;
         if (rc == 0)
-            return false;
-        if (errno != EINTR)
-            return true; /* cannot tell: leave the connection as it is */
+            return HELLO_WEDGED;
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            return HELLO_OK; /* cannot tell: leave the connection as it is */
+        }
+        ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n > 0)
+            return HELLO_OK;
+        if (n == 0 || errno == ECONNRESET)
+            return HELLO_CLOSED;
+        if (errno != EAGAIN && errno != EINTR)
+            return HELLO_OK;
     }
 }
 
@@ -63,22 +72,28 @@ static void reset_socket(int fd)
     (void)shutdown(fd, SHUT_RDWR);
 }
 
-int hello_check(const struct muxfix_config *cfg, int fd, const char *sockpath)
+enum hello_result hello_check(const struct muxfix_config *cfg, int fd,
+                              const char *sockpath)
 {
     int saved = errno, type = 0;
     socklen_t len = sizeof type;
+    enum hello_result res = HELLO_OK;
 
-    if (cfg->timeout_ms == 0 ||
-        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
-        type != SOCK_STREAM || master_spoke(fd, cfg->timeout_ms)) {
-        errno = saved;
-        return 0;
-    }
-    reset_socket(fd);
-    muxfix_log(MUXFIX_LOG_REPAIR,
-               "master at %s sent no hello within %d ms (stopped or not "
-               "accepting); reporting connection refused so ssh goes on "
-               "without it", sockpath, cfg->timeout_ms);
-    errno = ECONNREFUSED;
-    return -1;
+    if (cfg->timeout_ms != 0 &&
+        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+        type == SOCK_STREAM)
+        res = await_hello(fd, cfg->timeout_ms);
+    if (res != HELLO_OK)
+        reset_socket(fd);
+    if (res == HELLO_WEDGED)
+        muxfix_log(MUXFIX_LOG_REPAIR,
+                   "master at %s sent no hello within %d ms (stopped or not "
+                   "accepting); reporting connection refused so ssh goes on "
+                   "without it", sockpath, cfg->timeout_ms);
+    if (res == HELLO_CLOSED)
+        muxfix_log(MUXFIX_LOG_DECISION,
+                   "master at %s closed the connection before its hello; "
+                   "connecting again", sockpath);
+    errno = saved;
+    return res;
 }

@@ -47,5 +47,8 @@ MUXFIX_EXPORT int unlink(const char *path)
 {
     if (publish_unlink_is_foreign(path))
         return 0;
-    return muxfix_real_unlink(path);
+    int ret = muxfix_real_unlink(path);
+    if (ret == 0)
+        publish_after_unlink(path);
+    return ret;
 }

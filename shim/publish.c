@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "compat.h"
 #include "log.h"
+#include "pattern.h"
 
 /* ssh publishes one ControlPath per process; a few slots leave room for
  * programs that publish more. Further paths are simply not guarded. */
@@ -15,11 +17,29 @@
 struct published {
     dev_t dev;
     ino_t ino;
+    struct timespec ctime;
     char path[MUXFIX_SOCK_PATH_BUF];
 };
 
 static struct published slots[PUBLISH_SLOTS];
 static int nslots;
+
+static void remember(struct published *slot, const struct stat *st)
+{
+    slot->dev = st->st_dev;
+    slot->ino = st->st_ino;
+    slot->ctime = st->st_ctim;
+}
+
+/* Inode numbers are reused as soon as a file is gone, so a newer master's
+ * socket may carry the number ours had; the change time, to the nanosecond,
+ * tells them apart. */
+static bool is_remembered(const struct published *slot, const struct stat *st)
+{
+    return st->st_dev == slot->dev && st->st_ino == slot->ino &&
+           st->st_ctim.tv_sec == slot->ctime.tv_sec &&
+           st->st_ctim.tv_nsec == slot->ctime.tv_nsec;
+}
 
 void publish_record(const char *path)
 {
@@ -32,12 +52,33 @@ void publish_record(const char *path)
         while (i < n && strcmp(slots[i].path, path) != 0)
             i++;
         if (i < PUBLISH_SLOTS) {
-            slots[i].dev = st.st_dev;
-            slots[i].ino = st.st_ino;
+            remember(&slots[i], &st);
             strcpy(slots[i].path, path);
             if (i == n)
                 __atomic_store_n(&nslots, n + 1, __ATOMIC_RELEASE);
         }
+    }
+    errno = saved;
+}
+
+void publish_after_unlink(const char *path)
+{
+    int n = __atomic_load_n(&nslots, __ATOMIC_ACQUIRE);
+    if (n == 0 || path == NULL)
+        return;
+
+    /* ssh unlinks its temporary name right after link(): that changes the
+     * published inode's change time, which is what we compare at exit. */
+    int saved = errno;
+    size_t len = strnlen(path, MUXFIX_SOCK_PATH_BUF);
+    size_t base = muxfix_strip_tmp_suffix(path, len);
+    for (int i = 0; i < n && base != len; i++) {
+        struct stat st;
+        if (strlen(slots[i].path) == base &&
+            strncmp(slots[i].path, path, base) == 0 &&
+            lstat(slots[i].path, &st) == 0 && st.st_dev == slots[i].dev &&
+            st.st_ino == slots[i].ino)
+            remember(&slots[i], &st);
     }
     errno = saved;
 }
@@ -54,8 +95,7 @@ bool publish_unlink_is_foreign(const char *path)
         struct stat st;
         if (strcmp(slots[i].path, path) != 0)
             continue;
-        foreign = lstat(path, &st) == 0 &&
-                  (st.st_dev != slots[i].dev || st.st_ino != slots[i].ino);
+        foreign = lstat(path, &st) == 0 && !is_remembered(&slots[i], &st);
         if (foreign)
             muxfix_log(MUXFIX_LOG_REPAIR,
                        "did not remove %s at exit: it is no longer the socket "

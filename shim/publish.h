@@ -14,6 +14,10 @@
 /* link() just published PATH (a managed path) in this process. */
 void publish_record(const char *path);
 
+/* unlink(PATH) succeeded in this process: if PATH was the temporary name a
+ * published socket was linked from, refresh what is remembered of it. */
+void publish_after_unlink(const char *path);
+
 /* Should unlink(PATH) be skipped because PATH now holds someone else's
  * socket? Only true for a path this process published. Keeps errno. */
 bool publish_unlink_is_foreign(const char *path);

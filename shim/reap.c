@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -79,45 +80,86 @@ static const char *not_ours_reason(const struct stat *st)
     return NULL;
 }
 
+/* Inode numbers are reused at once: a socket removed by someone else and a
+ * new master's socket can share st_ino. The change time (set by the link()
+ * that published it, to the nanosecond) tells the two apart. */
 static bool same_file(const struct stat *a, const struct stat *b)
 {
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-           a->st_uid == b->st_uid && S_ISSOCK(b->st_mode);
+           a->st_uid == b->st_uid && S_ISSOCK(b->st_mode) &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+           a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
+
+/* Another remover holds the directory lock for a few microseconds; a lock
+ * that stays taken longer (a remover stopped with SIGSTOP) is given up on
+ * rather than waited for: the file then simply stays. */
+#define DIR_LOCK_TRIES 2000
+#define DIR_LOCK_PAUSE_NS 1000000L
+
+static bool lock_directory(int dfd)
+{
+    const struct timespec pause = {.tv_nsec = DIR_LOCK_PAUSE_NS};
+    for (int i = 0; i < DIR_LOCK_TRIES; i++) {
+        if (flock(dfd, LOCK_EX | LOCK_NB) == 0)
+            return true;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return false;
+        nanosleep(&pause, NULL);
+    }
+    return false;
+}
+
+enum reap_result {
+    REAP_KEPT,    /* not ours, not dead, or a new socket took its place */
+    REAP_REMOVED, /* we removed the dead socket */
+    REAP_GONE,    /* someone else removed it first: the way is clear */
+};
 
 /* Remove NAME only if it still is the socket we probed. A new master can only
  * link() a fresh socket at NAME after the dead one is gone, so the name still
  * holding SEEN's inode right before unlinkat() means we remove the dead one.
- * What is left is the gap between that fstatat() and unlinkat() in which
- * another remover (a plain ssh doing its own "Stale control socket,
- * unlinking") and then a new master would both have to act. */
-static bool remove_if_same_inode(int dfd, const char *name,
-                                 const struct stat *seen)
+ * Every muxfix remover holds an exclusive flock on the directory from that
+ * check to the unlinkat(), so no other muxfix process can remove the dead
+ * socket (and let a new master in) inside that window. What is left is a
+ * remover that is not muxfix (a plain ssh's own "Stale control socket,
+ * unlinking", a person's rm) acting in the microseconds between the two
+ * calls, followed by a new master publishing in the same microseconds. */
+static enum reap_result remove_if_same_inode(int dfd, const char *name,
+                                             const struct stat *seen)
 {
     struct stat now;
-    if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) != 0 ||
-        !same_file(seen, &now))
-        return false;
-    return unlinkat(dfd, name, 0) == 0;
+    enum reap_result res = REAP_KEPT;
+
+    if (!lock_directory(dfd))
+        return REAP_KEPT;
+    if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) != 0)
+        res = errno == ENOENT ? REAP_GONE : REAP_KEPT;
+    else if (same_file(seen, &now) && unlinkat(dfd, name, 0) == 0)
+        res = REAP_REMOVED;
+    flock(dfd, LOCK_UN);
+    return res;
 }
 
 /* Judge NAME in DIR and remove it if dead. FULL is its whole path. */
-static bool reap_entry(const struct ctl_dir *dir, const char *name,
-                       const char *full, bool report_refusal)
+static enum reap_result reap_entry(const struct ctl_dir *dir, const char *name,
+                                   const char *full, bool report_refusal)
 {
     struct stat st;
     int err;
 
     if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-        return false;
+        return errno == ENOENT ? REAP_GONE : REAP_KEPT;
     const char *why = not_ours_reason(&st);
     if (why != NULL) {
         muxfix_log(report_refusal ? MUXFIX_LOG_REPAIR : MUXFIX_LOG_DECISION,
                    "left %s alone: %s; remove it yourself if it is stale, "
                    "or use a ControlPath of your own", full, why);
-        return false;
+        return REAP_KEPT;
     }
     enum liveness state = probe_socket(full, &err);
+    if (state == SOCKET_UNKNOWN && err == ENOENT)
+        return REAP_GONE; /* another remover was quicker */
     if (state != SOCKET_DEAD) {
         bool notable = report_refusal || state == SOCKET_UNKNOWN;
         muxfix_log(notable ? MUXFIX_LOG_REPAIR : MUXFIX_LOG_DECISION,
@@ -125,7 +167,7 @@ static bool reap_entry(const struct ctl_dir *dir, const char *name,
                    state == SOCKET_LIVE
                        ? "a master is listening there"
                        : strerror(err));
-        return false;
+        return REAP_KEPT;
     }
     return remove_if_same_inode(dir->fd, name, &st);
 }
@@ -163,7 +205,7 @@ static void sweep_entry(const struct muxfix_config *cfg,
         return;
     if (!muxfix_path_is_managed(cfg, full) || is_young_tmp_socket(dir->fd, name))
         return;
-    if (reap_entry(dir, name, full, false))
+    if (reap_entry(dir, name, full, false) == REAP_REMOVED)
         muxfix_log(MUXFIX_LOG_REPAIR,
                    "removed dead control socket %s (no master listening; "
                    "found beside %s)", full, dir->base);
@@ -200,13 +242,13 @@ bool reap_dead_socket(const char *sockpath, const char *why)
     const struct muxfix_config *cfg = muxfix_config();
     struct ctl_dir dir;
     int saved = errno;
-    bool removed = false;
+    enum reap_result res = REAP_KEPT;
 
     if (cfg == NULL)
         return false;
     if (ctl_dir_open(sockpath, &dir)) {
-        removed = reap_entry(&dir, dir.base, sockpath, true);
-        if (removed) {
+        res = reap_entry(&dir, dir.base, sockpath, true);
+        if (res == REAP_REMOVED) {
             muxfix_log(MUXFIX_LOG_REPAIR,
                        "removed dead control socket %s (no master listening; "
                        "%s)", sockpath, why);
@@ -215,5 +257,5 @@ bool reap_dead_socket(const char *sockpath, const char *why)
         ctl_dir_close(&dir);
     }
     errno = saved;
-    return removed;
+    return res != REAP_KEPT;
 }

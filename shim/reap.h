@@ -13,8 +13,9 @@
 
 /* SOCKPATH (a managed path) was refused: if it is a dead socket of ours,
  * remove it, and every other dead socket of ours at a managed path in the
- * same directory. True when SOCKPATH itself was removed. WHY names the call
- * that met the socket, for the log. Keeps errno. */
+ * same directory. True when the dead socket is no longer there (we removed
+ * it, or another remover did first), so retrying the call makes sense. WHY
+ * names the call that met the socket, for the log. Keeps errno. */
 bool reap_dead_socket(const char *sockpath, const char *why);
 
 #endif

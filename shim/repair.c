@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "classify.h"
 #include "config.h"
@@ -25,6 +26,38 @@ static const struct muxfix_config *managed(const struct sockaddr *addr,
     return cfg;
 }
 
+/* A master that closes on us before its hello is going away; a new one (or
+ * none, and a clean path) is usually a few milliseconds behind. */
+#define HELLO_CLOSED_RETRIES 3
+#define HELLO_CLOSED_PAUSE_NS 20000000L
+
+/* The connect to PATH failed with errno ECONNREFUSED or ENOENT: remove a
+ * dead socket, retry, and if no master is there, see whether one is coming. */
+static int connect_again(const struct muxfix_config *cfg, int fd,
+                         const struct sockaddr *addr, socklen_t len,
+                         const char *path)
+{
+    if (errno == ECONNREFUSED) {
+        muxfix_log(MUXFIX_LOG_DECISION,
+                   "connect(%s): connection refused; probing", path);
+        /* Plain ssh with ControlMaster=no says "Control socket connect(P):
+         * Connection refused" and leaves the file forever; -O check exits
+         * 255. */
+        if (!reap_dead_socket(path, "connect was refused")) {
+            errno = ECONNREFUSED;
+            return -1;
+        }
+        int ret = muxfix_real_connect(fd, addr, len);
+        if (ret == 0 || errno != ENOENT)
+            return ret;
+    }
+    if (errno != ENOENT)
+        return -1;
+    /* No master: if another ssh is becoming it, wait and attach instead of
+     * opening one more connection (and losing the race to publish). */
+    return crowd_no_master(cfg, fd, addr, len, path);
+}
+
 int repair_after_connect(int fd, const struct sockaddr *addr, socklen_t len,
                          int ret)
 {
@@ -32,30 +65,40 @@ int repair_after_connect(int fd, const struct sockaddr *addr, socklen_t len,
     char path[MUXFIX_SOCK_PATH_BUF];
     const struct muxfix_config *cfg = managed(addr, len, path);
 
-    if (cfg == NULL) {
-        errno = saved;
+    errno = saved;
+    if (cfg == NULL)
         return ret;
-    }
-    if (ret == 0)
-        return hello_check(cfg, fd, path);
-
-    if (saved == ECONNREFUSED) {
-        muxfix_log(MUXFIX_LOG_DECISION,
-                   "connect(%s): connection refused; probing", path);
-        /* Plain ssh with ControlMaster=no says "Control socket connect(P):
-         * Connection refused" and leaves the file forever; -O check exits
-         * 255. */
-        if (!reap_dead_socket(path, "connect was refused")) {
-            errno = saved;
+    bool was_wedged = false;
+    for (int round = 0;; round++) {
+        if (ret != 0 && (errno == ECONNREFUSED || errno == ENOENT))
+            ret = connect_again(cfg, fd, addr, len, path);
+        if (ret != 0)
             return ret;
+        switch (hello_check(cfg, fd, path)) {
+        case HELLO_OK:
+            return 0;
+        case HELLO_WEDGED:
+            if (was_wedged) {
+                errno = ECONNREFUSED;
+                return -1;
+            }
+            was_wedged = true;
+            /* Every client of a stopped master times out at once; let one
+             * replace it and the others attach to the replacement. */
+            if (crowd_wedged(cfg, fd, addr, len, path) != 0)
+                return -1;
+            continue;
+        case HELLO_CLOSED:
+            break;
         }
+        if (round == HELLO_CLOSED_RETRIES) {
+            errno = ECONNREFUSED;
+            return -1;
+        }
+        const struct timespec pause = {.tv_nsec = HELLO_CLOSED_PAUSE_NS};
+        nanosleep(&pause, NULL);
         ret = muxfix_real_connect(fd, addr, len);
-        if (ret == 0 || errno != ENOENT)
-            return ret;
     }
-    /* No master: if another ssh is becoming it, wait and attach instead of
-     * opening one more connection (and losing the race to publish). */
-    return crowd_no_master(cfg, fd, addr, len, path);
 }
 
 int repair_after_bind(int fd, const struct sockaddr *addr, socklen_t len,

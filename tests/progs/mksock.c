@@ -6,6 +6,10 @@
  *   mksock -l PATH   bind and listen at PATH, print "ready\n" and wait until
  *                    killed: a live socket that accepts connections (they
  *                    are never accept()ed, they sit in the backlog).
+ *   mksock -1 PATH   bind and listen, print "ready\n", accept one connection,
+ *                    close it without a word and exit: a master that dies
+ *                    right after accept() (ControlPersist expiring, -O exit
+ *                    racing), leaving a dead socket behind.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -23,7 +27,7 @@ static int fail(const char *what, const char *path)
 
 int main(int argc, char **argv)
 {
-	int listen_mode = 0, connect_mode = 0;
+	int listen_mode = 0, connect_mode = 0, once_mode = 0;
 	const char *path;
 	struct sockaddr_un sa;
 	int fd;
@@ -31,13 +35,16 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "-l") == 0) {
 		listen_mode = 1;
 		path = argv[2];
+	} else if (argc == 3 && strcmp(argv[1], "-1") == 0) {
+		listen_mode = once_mode = 1;
+		path = argv[2];
 	} else if (argc == 3 && strcmp(argv[1], "-c") == 0) {
 		connect_mode = 1;
 		path = argv[2];
 	} else if (argc == 2 && argv[1][0] != '-') {
 		path = argv[1];
 	} else {
-		fprintf(stderr, "usage: mksock [-l|-c] PATH\n");
+		fprintf(stderr, "usage: mksock [-l|-1|-c] PATH\n");
 		return 1;
 	}
 
@@ -66,6 +73,13 @@ int main(int argc, char **argv)
 		return fail("cannot listen on", path);
 	if (printf("ready\n") < 0 || fflush(stdout) != 0)
 		return fail("cannot write ready for", path);
+	if (once_mode) {
+		int c = accept(fd, NULL, NULL);
+		if (c < 0)
+			return fail("cannot accept on", path);
+		close(c);
+		return close(fd) == 0 ? 0 : fail("close", path);
+	}
 	for (;;)
 		pause();
 }
