@@ -89,7 +89,8 @@ master_pid() { # the [mux] process serving $1
 # one ControlPath while another process SIGKILLs or SIGSTOPs/SIGCONTs the
 # master at random moments. Prints "failed=F killed=K warnings=W": killed
 # counts commands whose master was SIGKILLed after it had accepted them (ssh
-# exits 255, silently — "Control master terminated unexpectedly" — or with
+# exits 255, silently — "Control master terminated unexpectedly", before or
+# after the command's own output — or with
 # "Broken pipe" / "read from master failed"): once a session request is sent
 # its remote command may have run, so nothing may retry it, and muxfix does
 # not (yet) replay the mux exchange for the moments before that. Every other
@@ -137,7 +138,8 @@ chaos() {
 	for ((i = 0; i < 300; i++)); do
 		rc=$(head -n 1 "$T/chaos.$i")
 		out=$(tail -n +2 "$T/chaos.$i")
-		if [[ $rc == 255 && ( -z $out || $out == *"Broken pipe"* || $out == *"read from master failed"* ) ]]; then
+		if [[ $rc == 255 && ( -z $out || $out == "n-$i" || $out == *"Broken pipe"* ||
+			$out == *"read from master failed"* ) ]]; then
 			killed=$((killed + 1))
 		elif [[ $rc != 0 ]] || ! grep -qx "n-$i" <<<"$out"; then
 			failed=$((failed + 1))
