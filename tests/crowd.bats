@@ -111,3 +111,43 @@ crowd_under_muxfix() {
 	wait "$bad"
 	assert_equal "ok=8 failed=0 exists=0" "$(summary 8)"
 }
+
+# A per-test ssh_config that sets ControlMaster itself, so the library must
+# learn it from `ssh -G` (nothing about it on the command line).
+config_with() {
+	{
+		printf 'Host testhost\n    ControlMaster %s\n    ControlPersist 30\n    ControlPath %s\n' "$1" "$T/cm"
+		cat "$MF_SSH_CONFIG"
+	} >"$T/ssh_config"
+	chmod 0644 "$T/ssh_config"
+}
+
+config_crowd() { # N: N ssh at once with $T/ssh_config
+	local n=$1 i
+	local -a pids=()
+	for ((i = 0; i < n; i++)); do
+		(
+			rc=0
+			mf_mux timeout 60 ssh -F "$T/ssh_config" testhost echo "hi-$i" >"$T/out.$i" 2>&1 || rc=$?
+			echo "$rc" >"$T/rc.$i"
+		) 3>&- &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+}
+
+@test "muxfix, ControlMaster auto in ssh_config (not on the command line): one login for 8" {
+	config_with auto
+	local before
+	before=$(mf_auth_count)
+	config_crowd 8
+	assert_equal "ok=8 failed=0 exists=0" "$(summary 8)"
+	assert_auth_count $((before + 1))
+}
+
+@test "muxfix, ControlMaster no in ssh_config: nobody waits" {
+	config_with no
+	export MUXFIX_WAIT_MS=120000
+	config_crowd 8
+	assert_equal "ok=8 failed=0 exists=0" "$(summary 8)"
+}
