@@ -5,6 +5,12 @@
 #   make test SANITIZE=1   the same with an ASan+UBSan build (build/sanitize)
 #   make valgrind      the C test programs under valgrind memcheck
 #   make demo          plain ssh failing, then the same command repaired
+#   make lint          cppcheck and clang-tidy (.clang-tidy); fails on findings
+#   make fuzz [FUZZ_SECONDS=60]   the libFuzzer targets in fuzz/ (clang)
+#   make bench [QUICK=1] [OUT=file.md]   with/without-library benchmark table
+#   make install       the library, muxfix-probe, the muxfix command and man
+#                      pages under $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
+#   make uninstall     remove what make install put there
 
 CC       ?= cc
 SANITIZE ?=
@@ -13,30 +19,56 @@ TESTS    ?= tests/
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes
 CFLAGS   ?= -O2 -g
-BASEFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -fno-strict-aliasing
+# Hardening: a canary in every function with a local array or address-taken
+# local, glibc's checked *_chk variants where sizes are known at compile time
+# (needs optimisation; the -U keeps a toolchain default from clashing), and
+# the library's GOT read-only after relocation (full RELRO: BIND_NOW).
+HARDEN   := -fstack-protector-strong -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
+BASEFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -fno-strict-aliasing $(HARDEN)
 ifneq ($(SANITIZE),)
 BASEFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 LIBFLAGS := -fPIC -fvisibility=hidden
-LDLIBS_LIB := -ldl
+LDFLAGS_LIB := -Wl,-z,defs -Wl,-z,relro,-z,now
+LDLIBS_LIB :=
 
 SHIM_SRC := $(wildcard shim/*.c)
 SHIM_HDR := $(wildcard shim/*.h)
 LIB      := $(BUILD)/libmuxfix.so
-PROGS    := $(BUILD)/mksock $(BUILD)/errno_table $(BUILD)/pattern_test $(BUILD)/race
+PROGS    := $(BUILD)/mksock $(BUILD)/errno_table $(BUILD)/pattern_test $(BUILD)/race $(BUILD)/symlink_swap $(BUILD)/threads
+
+# The muxfix command's helper (liveness probe, safe removal); installed.
+PROBE    := $(BUILD)/muxfix-probe
 
 # The pieces of the library the unit tests link directly.
 UNIT_SRC := shim/pattern.c shim/config.c shim/log.c shim/classify.c
 
-.PHONY: all test valgrind demo clean
+.PHONY: all test valgrind demo clean bench
 
-all: $(LIB) $(PROGS)
+all: $(LIB) $(PROGS) $(PROBE)
 
 $(LIB): $(SHIM_SRC) $(SHIM_HDR) | $(BUILD)
-	$(CC) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -shared -Wl,-z,defs -o $@ $(SHIM_SRC) $(LDLIBS_LIB)
+	$(CC) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -shared $(LDFLAGS_LIB) -o $@ $(SHIM_SRC) $(LDLIBS_LIB)
+
+$(PROBE): tools/muxfix-probe.c | $(BUILD)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -o $@ $<
+
+# Benchmark helper programs (bench/*.c -> build/bench-*), used by scripts/bench.
+# bench/empty.c is a do-nothing preload library, the control for row 2.
+BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench-%,$(filter-out bench/empty.c,$(wildcard bench/*.c))) \
+               $(BUILD)/bench-empty.so
+
+$(BUILD)/bench-empty.so: bench/empty.c | $(BUILD)
+	$(CC) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -shared -o $@ $<
+
+$(BUILD)/bench-%: bench/%.c | $(BUILD)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -o $@ $<
 
 $(BUILD)/pattern_test: tests/progs/pattern_test.c $(UNIT_SRC) $(SHIM_HDR) | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -Ishim -o $@ $< $(UNIT_SRC)
+
+$(BUILD)/threads: tests/progs/threads.c | $(BUILD)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -pthread -o $@ $<
 
 $(BUILD)/%: tests/progs/%.c | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -o $@ $<
@@ -61,5 +93,76 @@ valgrind: all
 demo: all
 	MUXFIX_TEST_BUILD="$(CURDIR)/$(BUILD)" scripts/demo
 
+# QUICK=1: fewer repetitions (under 2 minutes); OUT=FILE: the table as
+# markdown in FILE too. Counts: BENCH_* variables, see scripts/bench.
+QUICK ?=
+OUT   ?=
+bench: $(LIB) $(BUILD)/mksock $(BENCH_PROGS)
+	MUXFIX_TEST_BUILD="$(CURDIR)/$(BUILD)" QUICK="$(QUICK)" OUT="$(OUT)" scripts/bench
+
+# ---- fuzzing (clang libFuzzer, ASan+UBSan): each target links the shim
+# files it exercises directly, as pattern_test does. `make fuzz` builds them
+# into build/fuzz/ and runs each for FUZZ_SECONDS on a copy of its seed
+# corpus (fuzz/corpus/TARGET), printing libFuzzer's run count.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     := build/fuzz
+FUZZ_TARGETS := pattern_fuzz classify_fuzz config_fuzz
+FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE $(WARN) -fno-strict-aliasing -g -O1 \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer -Ishim
+
+$(FUZZ_DIR)/pattern_fuzz: fuzz/pattern_fuzz.c shim/pattern.c $(SHIM_HDR)
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< shim/pattern.c
+
+$(FUZZ_DIR)/%_fuzz: fuzz/%_fuzz.c $(UNIT_SRC) $(SHIM_HDR)
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(UNIT_SRC)
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
+fuzz: fuzz-build
+	fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# ---- static analysis: cppcheck over the library, the test programs and the
+# fuzz targets (findings are suppressed only inline, one item each, with the
+# reason beside it), then clang-tidy (.clang-tidy says which checks and why)
+# on each library file with the build's own flags. Any finding fails.
+CPPCHECK  ?= cppcheck
+CLANG_TIDY ?= clang-tidy
+.PHONY: lint
+lint:
+	$(CPPCHECK) --enable=warning,style,performance,portability --std=c11 \
+	    --error-exitcode=1 --inline-suppr --quiet -D_GNU_SOURCE -I shim \
+	    shim tests/progs fuzz
+	@set -e; for f in $(SHIM_SRC); do \
+	    echo "$(CLANG_TIDY) $$f"; \
+	    $(CLANG_TIDY) --quiet $$f -- $(BASEFLAGS) -Ishim; \
+	done
+
 clean:
 	rm -rf build
+
+# ---- install: the muxfix command finds its library and probe relative to
+# itself ($(dirname "$0")/../lib/muxfix), so DESTDIR and PREFIX just work.
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR   := $(DESTDIR)$(PREFIX)/bin
+PKGLIBDIR := $(DESTDIR)$(PREFIX)/lib/muxfix
+MAN1DIR  := $(DESTDIR)$(PREFIX)/share/man/man1
+MAN7DIR  := $(DESTDIR)$(PREFIX)/share/man/man7
+
+.PHONY: install uninstall
+install: $(LIB) $(PROBE)
+	install -d -m 0755 $(BINDIR) $(PKGLIBDIR) $(MAN1DIR) $(MAN7DIR)
+	install -m 0755 $(LIB) $(PROBE) $(PKGLIBDIR)/
+	install -m 0755 scripts/muxfix scripts/muxfix-ssh $(BINDIR)/
+	install -m 0644 man/muxfix.1 $(MAN1DIR)/
+	install -m 0644 man/libmuxfix.7 $(MAN7DIR)/
+
+uninstall:
+	rm -f $(BINDIR)/muxfix $(BINDIR)/muxfix-ssh \
+	      $(PKGLIBDIR)/libmuxfix.so $(PKGLIBDIR)/muxfix-probe \
+	      $(MAN1DIR)/muxfix.1 $(MAN7DIR)/libmuxfix.7
+	-rmdir $(PKGLIBDIR) 2>/dev/null

@@ -36,8 +36,11 @@ bool muxfix_sockaddr_path(const struct sockaddr *addr, socklen_t len,
 
 static bool matches_any(const struct muxfix_config *cfg, const char *path)
 {
+    /* Most Unix sockets a process meets (nscd, D-Bus, the agent) differ from
+     * every pattern within a few bytes: compare the literal prefix first. */
     for (size_t i = 0; i < cfg->npatterns; i++)
-        if (muxfix_pattern_match(cfg->patterns[i], path))
+        if (strncmp(path, cfg->patterns[i], cfg->literal_prefix[i]) == 0 &&
+            muxfix_pattern_match(cfg->patterns[i], path))
             return true;
     return false;
 }

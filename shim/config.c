@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pattern.h"
 
 enum { CONFIG_UNREAD, CONFIG_READING, CONFIG_READY };
 
@@ -22,11 +23,17 @@ static int config_state = CONFIG_UNREAD;
 
 /* getpwuid_r's scratch space; NSS entries are far smaller. */
 #define PASSWD_BUF_SIZE 4096
+/* A configuration warning quotes at most 200 bytes of the bad value. */
+#define WARN_LINE_MAX 512
+/* Longest "~user" name accepted (Linux user names are at most 32 bytes). */
+#define USER_NAME_MAX 256
+/* The log file is private to the user, like ssh's own files. */
+#define LOG_FILE_MODE (S_IRUSR | S_IWUSR)
 
 __attribute__((format(printf, 1, 2))) static void config_warn(const char *fmt,
                                                               ...)
 {
-    char line[512];
+    char line[WARN_LINE_MAX];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(line, sizeof line, fmt, ap);
@@ -67,7 +74,7 @@ static const char *expand_tilde(const char *pat, size_t len, const char *home,
                 return "'~' but no home directory in the passwd database";
             prefix = home;
         } else {
-            char user[256];
+            char user[USER_NAME_MAX];
             if (ulen >= sizeof user)
                 return "user name after '~' is too long";
             memcpy(user, pat + 1, ulen);
@@ -111,7 +118,9 @@ const char *muxfix_parse_patterns(struct muxfix_config *cfg, const char *value,
         if (elen >= MUXFIX_PATTERN_ARENA - used)
             return "patterns too long in total";
         memcpy(cfg->arena + used, expanded, elen + 1);
-        cfg->patterns[cfg->npatterns++] = cfg->arena + used;
+        cfg->patterns[cfg->npatterns] = cfg->arena + used;
+        cfg->literal_prefix[cfg->npatterns++] =
+            muxfix_pattern_literal_prefix(cfg->arena + used);
         used += elen + 1;
         if (end == NULL)
             return NULL;
@@ -195,7 +204,7 @@ static bool read_disable(void)
 int muxfix_open_log(const char *path)
 {
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-                            O_NOCTTY | O_NONBLOCK, 0600);
+                            O_NOCTTY | O_NONBLOCK, LOG_FILE_MODE);
     if (fd < 0)
         return -1;
     struct stat st;

@@ -43,6 +43,7 @@ struct muxfix_config {
     char log_path[PATH_MAX];
     size_t npatterns;
     const char *patterns[MUXFIX_MAX_PATTERNS];
+    size_t literal_prefix[MUXFIX_MAX_PATTERNS]; /* see pattern.h */
     char auth_sock[PATH_MAX]; /* $SSH_AUTH_SOCK: never managed */
     char arena[MUXFIX_PATTERN_ARENA];
 };

@@ -49,9 +49,11 @@ static int open_lock(const char *path, bool may_create_dir)
             !ctl_dir_open(path, &dir))
             return -1;
     }
-    snprintf(name, sizeof name, ".%s%s", dir.base, LOCK_SUFFIX);
+    /* NAME is sized for the longest base: never truncated. */
+    (void)snprintf(name, sizeof name, ".%s%s", dir.base, LOCK_SUFFIX);
     int fd = openat(dir.fd, name,
-                    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+                    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+                    S_IRUSR | S_IWUSR);
     ctl_dir_close(&dir);
     if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
                     st.st_uid != geteuid())) {

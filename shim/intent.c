@@ -15,8 +15,6 @@
 
 #include "log.h"
 
-extern char **environ;
-
 /* /proc/self/cmdline is read into this much stack; a longer command line is
  * not analysed (the process is then taken not to become a master). */
 #define CMDLINE_MAX 8192
@@ -25,6 +23,8 @@ extern char **environ;
  * run something slow, so its answer is awaited this long at most. */
 #define SSH_G_TIMEOUT_MS 3000
 #define SSH_G_OUTPUT_MAX 16384
+/* Holds any ControlMaster value ssh -G prints ("autoask" is the longest). */
+#define CONTROLMASTER_VALUE_MAX 32
 
 enum { INTENT_UNKNOWN, INTENT_MASTER, INTENT_NOT_MASTER };
 static int intent_cache = INTENT_UNKNOWN;
@@ -210,7 +210,7 @@ static bool effective_controlmaster(int argc, char **argv, char *value,
 
 static int compute_intent(void)
 {
-    char buf[CMDLINE_MAX], value[32];
+    char buf[CMDLINE_MAX], value[CONTROLMASTER_VALUE_MAX];
     char *argv[ARGS_MAX];
     int argc = read_cmdline(buf, sizeof buf, argv);
 

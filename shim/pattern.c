@@ -122,6 +122,11 @@ bool muxfix_pattern_match(const char *pattern, const char *path)
     }
 }
 
+size_t muxfix_pattern_literal_prefix(const char *pattern)
+{
+    return strcspn(pattern, "*?[%");
+}
+
 /* ssh's temporary name: '.' and this many characters from [A-Za-z0-9]. */
 #define SSH_TMP_SUFFIX_RANDOM 16
 

@@ -35,9 +35,11 @@ enum liveness { SOCKET_DEAD, SOCKET_LIVE, SOCKET_UNKNOWN };
  * turn a connect() into minutes of work. */
 #define SWEEP_MAX_ENTRIES 100000
 
+/* The kernel's record layout for getdents64(2): every member must be there
+ * for d_reclen and d_name to sit at the right offsets, used or not. */
 struct linux_dirent64 {
-    uint64_t d_ino;
-    int64_t d_off;
+    uint64_t d_ino; /* cppcheck-suppress unusedStructMember */
+    int64_t d_off;  /* cppcheck-suppress unusedStructMember */
     unsigned short d_reclen;
     unsigned char d_type;
     char d_name[];
@@ -216,7 +218,8 @@ static void sweep_entry(const struct muxfix_config *cfg,
 static void sweep_directory(const struct muxfix_config *cfg,
                             const struct ctl_dir *dir)
 {
-    char buf[DIRENT_BUF_SIZE] __attribute__((aligned(8)));
+    char buf[DIRENT_BUF_SIZE]
+        __attribute__((aligned(__alignof__(struct linux_dirent64))));
     int fd = openat(dir->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     long seen = 0;
 
