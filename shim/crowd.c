@@ -63,6 +63,15 @@ static int open_lock(const char *path, bool may_create_dir)
     return fd;
 }
 
+/* Let go of a lock file. flock() locks belong to the open file description:
+ * if another thread forked while we held it, the child shares it and a
+ * plain close() would leave the crowd waiting on that child. */
+static void drop_lock(int fd)
+{
+    flock(fd, LOCK_UN);
+    close(fd);
+}
+
 static void hold_lock(int fd, const char *path)
 {
     struct stat st;
@@ -104,7 +113,7 @@ static int as_lock_holder(int fd, int lockfd,
                           const char *path)
 {
     if (try_connect(fd, addr, len) == 0) {
-        close(lockfd);
+        drop_lock(lockfd);
         return 0;
     }
     if (intent_will_become_master()) {
@@ -112,7 +121,7 @@ static int as_lock_holder(int fd, int lockfd,
                    "no master at %s: this ssh becomes it; others wait", path);
         hold_lock(lockfd, path);
     } else {
-        close(lockfd);
+        drop_lock(lockfd);
     }
     errno = ENOENT;
     return -1;
@@ -149,14 +158,14 @@ int crowd_wedged(const struct muxfix_config *cfg, int fd,
         if (intent_will_become_master())
             hold_lock(lockfd, path);
         else
-            close(lockfd);
+            drop_lock(lockfd);
         errno = ECONNREFUSED;
         return -1;
     }
     muxfix_log(MUXFIX_LOG_DECISION,
                "another ssh is replacing the wedged master of %s; waiting", path);
     bool freed = wait_for_lock(lockfd, cfg->wait_ms);
-    close(lockfd);
+    drop_lock(lockfd);
     if (!freed) {
         errno = ECONNREFUSED;
         return -1;
@@ -189,7 +198,7 @@ int crowd_no_master(const struct muxfix_config *cfg, int fd,
     while (now_ms() < deadline) {
         nanosleep(&pause, NULL);
         if (try_connect(fd, addr, len) == 0) {
-            close(lockfd);
+            drop_lock(lockfd);
             muxfix_log(MUXFIX_LOG_REPAIR,
                        "waited for the new master at %s and attached to it",
                        path);
@@ -200,7 +209,7 @@ int crowd_no_master(const struct muxfix_config *cfg, int fd,
         if (flock(lockfd, LOCK_EX | LOCK_NB) == 0)
             return as_lock_holder(fd, lockfd, addr, len, path);
     }
-    close(lockfd);
+    drop_lock(lockfd);
     muxfix_log(MUXFIX_LOG_REPAIR,
                "no master appeared at %s within %d ms; going on without it",
                path, cfg->wait_ms);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -118,27 +119,65 @@ enum reap_result {
     REAP_GONE,    /* someone else removed it first: the way is clear */
 };
 
-/* Remove NAME only if it still is the socket we probed. A new master can only
- * link() a fresh socket at NAME after the dead one is gone, so the name still
- * holding SEEN's inode right before unlinkat() means we remove the dead one.
- * Every muxfix remover holds an exclusive flock on the directory from that
- * check to the unlinkat(), so no other muxfix process can remove the dead
- * socket (and let a new master in) inside that window. What is left is a
- * remover that is not muxfix (a plain ssh's own "Stale control socket,
- * unlinking", a person's rm) acting in the microseconds between the two
- * calls, followed by a new master publishing in the same microseconds. */
+/* The rename itself changes the change time: after the move only the inode
+ * and type can be compared (the change time was checked right before). */
+static bool same_inode(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+           a->st_uid == b->st_uid && S_ISSOCK(b->st_mode);
+}
+
+/* A private name for an entry moved aside: unpredictable, so nobody can
+ * rename anything onto it between our rename and our check. */
+static void aside_name(const char *name, char *out, size_t size)
+{
+    uint64_t r = 0;
+    struct timespec ts;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        r = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)getpid();
+    }
+    (void)snprintf(out, size, ".%s.muxfix-dead.%016llx", name, (unsigned long long)r);
+}
+
+/* Remove NAME only if it still is the socket we probed.
+ *
+ * Right before, the name must still hold the probed inode with the same
+ * change time (inode numbers are reused at once). Then the entry is moved
+ * aside, atomically, to a private name (RENAME_NOREPLACE), and only what
+ * was moved is examined: if it is that inode, it is unlinked under its
+ * private name; anything else that was swapped in at
+ * NAME meanwhile (a symlink, a file, a new master's socket) is put back.
+ * Checking NAME and then unlinking NAME would leave a window in which a
+ * rename() could put something else there. Every muxfix remover also holds
+ * an exclusive flock on the directory, so no two of them move the same
+ * entry. If something new took NAME while we held the moved entry, the
+ * entry is left under its private name (logged), never deleted. */
 static enum reap_result remove_if_same_inode(int dfd, const char *name,
                                              const struct stat *seen)
 {
+    char aside[MUXFIX_SOCK_PATH_BUF * 2];
     struct stat now;
     enum reap_result res = REAP_KEPT;
 
     if (!lock_directory(dfd))
         return REAP_KEPT;
-    if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) != 0)
+    aside_name(name, aside, sizeof aside);
+    if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) != 0) {
         res = errno == ENOENT ? REAP_GONE : REAP_KEPT;
-    else if (same_file(seen, &now) && unlinkat(dfd, name, 0) == 0)
-        res = REAP_REMOVED;
+    } else if (!same_file(seen, &now)) {
+        res = REAP_KEPT; /* a new socket took its place */
+    } else if (renameat2(dfd, name, dfd, aside, RENAME_NOREPLACE) != 0) {
+        res = errno == ENOENT ? REAP_GONE : REAP_KEPT;
+    } else if (fstatat(dfd, aside, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+               same_inode(seen, &now)) {
+        if (unlinkat(dfd, aside, 0) == 0)
+            res = REAP_REMOVED;
+    } else if (renameat2(dfd, aside, dfd, name, RENAME_NOREPLACE) != 0) {
+        muxfix_log(MUXFIX_LOG_REPAIR,
+                   "moved %s aside to %s and could not put it back (something "
+                   "new took its place): nothing was deleted", name, aside);
+    }
     flock(dfd, LOCK_UN);
     return res;
 }

@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
@@ -182,7 +183,50 @@ static const char *split_path(const char *path, char *dir, size_t dirsize)
     return slash + 1;
 }
 
-/* With DRY_RUN, everything but the unlinkat(): prints "dead" where a real
+static bool same_dead_socket(const struct stat *a, const struct stat *b)
+{
+    /* Inode numbers are reused at once; the change time tells them apart. */
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+           a->st_uid == b->st_uid && S_ISSOCK(b->st_mode) &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+           a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The library's removal protocol (shim/reap.c): under an exclusive flock on
+ * the directory, move NAME aside atomically to a private name, unlink it
+ * only if what moved is the probed socket, else put it back. */
+static int remove_moved_aside(int dfd, const char *name, const struct stat *seen)
+{
+    char aside[PATH_MAX];
+    struct stat now;
+    int rc;
+
+    if (flock(dfd, LOCK_EX) != 0)
+        return say("unknown", errno_word(errno));
+    (void)snprintf(aside, sizeof aside, ".%s.muxfix-dead.%ld.%ld", name,
+                   (long)getpid(), (long)time(NULL));
+    if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !same_dead_socket(seen, &now)) {
+        rc = say("changed", NULL);
+    } else if (renameat2(dfd, name, dfd, aside, RENAME_NOREPLACE) != 0) {
+        int err = errno;
+        rc = err == ENOENT ? say("absent", NULL) : say("unknown", errno_word(err));
+    } else if (fstatat(dfd, aside, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+               now.st_dev == seen->st_dev && now.st_ino == seen->st_ino &&
+               S_ISSOCK(now.st_mode) && unlinkat(dfd, aside, 0) == 0) {
+        /* (the rename changed the change time: inode and type only) */
+        rc = say("removed", NULL);
+    } else {
+        if (renameat2(dfd, aside, dfd, name, RENAME_NOREPLACE) != 0)
+            fprintf(stderr, "muxfix-probe: left the entry at %s (its name was "
+                    "taken meanwhile)\n", aside);
+        rc = say("changed", NULL);
+    }
+    flock(dfd, LOCK_UN);
+    return rc;
+}
+
+/* With DRY_RUN, everything but the removal: prints "dead" where a real
  * run would have removed the socket. */
 static int remove_if_dead(const char *path, bool dry_run)
 {
@@ -213,7 +257,7 @@ static int remove_if_dead(const char *path, bool dry_run)
         return say("untrusted-dir", why);
     }
 
-    struct stat seen, now;
+    struct stat seen;
     int err = 0, rc;
     if (fstatat(dfd, name, &seen, AT_SYMLINK_NOFOLLOW) != 0) {
         err = errno;
@@ -229,24 +273,11 @@ static int remove_if_dead(const char *path, bool dry_run)
         close(dfd);
         return report(word, err);
     }
-    /* A new master can only link() its socket at NAME after the dead one is
-     * gone: NAME still holding the probed inode means we remove the dead one. */
-    if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) != 0 ||
-        now.st_dev != seen.st_dev || now.st_ino != seen.st_ino ||
-        now.st_uid != seen.st_uid || !S_ISSOCK(now.st_mode)) {
-        close(dfd);
-        return say("changed", NULL);
-    }
     if (dry_run) {
         close(dfd);
         return say("dead", NULL);
     }
-    if (unlinkat(dfd, name, 0) != 0) {
-        err = errno;
-        close(dfd);
-        return say("unknown", errno_word(err));
-    }
-    rc = say("removed", NULL);
+    rc = remove_moved_aside(dfd, name, &seen);
     close(dfd);
     return rc;
 }
