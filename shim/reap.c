@@ -127,6 +127,9 @@ static bool same_inode(const struct stat *a, const struct stat *b)
            a->st_uid == b->st_uid && S_ISSOCK(b->st_mode);
 }
 
+/* Where the pid goes in the fallback name when getrandom() is unavailable. */
+#define ASIDE_PID_SHIFT 32
+
 /* A private name for an entry moved aside: unpredictable, so nobody can
  * rename anything onto it between our rename and our check. */
 static void aside_name(const char *name, char *out, size_t size)
@@ -135,48 +138,48 @@ static void aside_name(const char *name, char *out, size_t size)
     struct timespec ts;
     if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        r = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)getpid();
+        r = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << ASIDE_PID_SHIFT);
     }
     (void)snprintf(out, size, ".%s.muxfix-dead.%016llx", name, (unsigned long long)r);
 }
 
-/* Remove NAME only if it still is the socket we probed.
- *
- * Right before, the name must still hold the probed inode with the same
- * change time (inode numbers are reused at once). Then the entry is moved
- * aside, atomically, to a private name (RENAME_NOREPLACE), and only what
- * was moved is examined: if it is that inode, it is unlinked under its
- * private name; anything else that was swapped in at
- * NAME meanwhile (a symlink, a file, a new master's socket) is put back.
- * Checking NAME and then unlinking NAME would leave a window in which a
- * rename() could put something else there. Every muxfix remover also holds
- * an exclusive flock on the directory, so no two of them move the same
- * entry. If something new took NAME while we held the moved entry, the
- * entry is left under its private name (logged), never deleted. */
+/* Move NAME to ASIDE if it still is SEEN. Returns REAP_REMOVED when it was
+ * moved (the caller decides what becomes of it), otherwise the result. */
+static enum reap_result move_aside_if_same(int dfd, const char *name,
+                                           const char *aside,
+                                           const struct stat *seen)
+{
+    struct stat now;
+    bool present = fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0;
+
+    if (present && !same_file(seen, &now))
+        return REAP_KEPT; /* a new socket took its place */
+    if (!present || renameat2(dfd, name, dfd, aside, RENAME_NOREPLACE) != 0)
+        return errno == ENOENT ? REAP_GONE : REAP_KEPT;
+    return REAP_REMOVED;
+}
+
 static enum reap_result remove_if_same_inode(int dfd, const char *name,
                                              const struct stat *seen)
 {
     char aside[MUXFIX_SOCK_PATH_BUF * 2];
     struct stat now;
-    enum reap_result res = REAP_KEPT;
 
     if (!lock_directory(dfd))
         return REAP_KEPT;
     aside_name(name, aside, sizeof aside);
-    if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) != 0) {
-        res = errno == ENOENT ? REAP_GONE : REAP_KEPT;
-    } else if (!same_file(seen, &now)) {
-        res = REAP_KEPT; /* a new socket took its place */
-    } else if (renameat2(dfd, name, dfd, aside, RENAME_NOREPLACE) != 0) {
-        res = errno == ENOENT ? REAP_GONE : REAP_KEPT;
-    } else if (fstatat(dfd, aside, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
-               same_inode(seen, &now)) {
-        if (unlinkat(dfd, aside, 0) == 0)
-            res = REAP_REMOVED;
-    } else if (renameat2(dfd, aside, dfd, name, RENAME_NOREPLACE) != 0) {
-        muxfix_log(MUXFIX_LOG_REPAIR,
-                   "moved %s aside to %s and could not put it back (something "
-                   "new took its place): nothing was deleted", name, aside);
+    enum reap_result res = move_aside_if_same(dfd, name, aside, seen);
+    if (res == REAP_REMOVED) {
+        bool ours = fstatat(dfd, aside, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    same_inode(seen, &now);
+        if (!ours || unlinkat(dfd, aside, 0) != 0) {
+            res = REAP_KEPT;
+            if (renameat2(dfd, aside, dfd, name, RENAME_NOREPLACE) != 0)
+                muxfix_log(MUXFIX_LOG_REPAIR,
+                           "moved %s aside to %s and could not put it back "
+                           "(something new took its place): nothing was "
+                           "deleted", name, aside);
+        }
     }
     flock(dfd, LOCK_UN);
     return res;
