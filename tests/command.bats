@@ -81,7 +81,7 @@ setup() {
 	mkdir -p "$tree/scripts" "$tree/build"
 	install -m 0755 "$MF_REPO/scripts/muxfix" "$MF_REPO/scripts/muxfix-ssh" "$tree/scripts/"
 	install -m 0755 "$MF_BIN/libmuxfix.so" "$MF_BIN/muxfix-probe" "$tree/build/"
-	run mf_as_user "$tree/scripts/muxfix" sh -c 'printf "%s\n" "$LD_PRELOAD"'
+	run mx "$tree/scripts/muxfix" sh -c 'printf "%s\n" "$LD_PRELOAD"'
 	assert_status 0
 	assert_equal "$tree/build/libmuxfix.so" "${output##*:}"
 }
