@@ -7,12 +7,6 @@
 load helpers
 load command_helpers
 
-setup_file() {
-	mf_setup_file
-	export MF_INST="$MF_TMP/inst"
-	mf_install_muxfix "$MF_INST"
-}
-
 setup() {
 	mf_setup
 	unset MUXFIX_PATH

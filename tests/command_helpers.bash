@@ -42,3 +42,11 @@ refute_line_matching() { # GLOB
 	done <<<"$output"
 	return 0
 }
+
+# setup_file of the files that test the installed command: sshd, and
+# `make install` into a DESTDIR under MF_TMP.
+setup_file() {
+	mf_setup_file
+	export MF_INST="$MF_TMP/inst"
+	mf_install_muxfix "$MF_INST"
+}
