@@ -7,6 +7,9 @@
  *   passloop tcp ITER         live TCP listener on 127.0.0.1 (made here)
  *   passloop refused PATH ITER  a dead AF_UNIX socket at PATH (made here):
  *                             connect() gets ECONNREFUSED
+ *   passloop rw ITER          write() of one byte and read() of it back on
+ *                             a socketpair: the cost muxfix adds to read and
+ *                             write on descriptors it does not follow
  *
  * Each iteration: socket() and, for TCP, SO_LINGER 0 (no TIME_WAIT, so the
  * ports do not run out) untimed; connect() + close() timed with
@@ -55,6 +58,36 @@ static void drain(int lfd)
     }
 }
 
+static void print_median(long long *t, long iters)
+{
+    qsort(t, (size_t)iters, sizeof *t, cmp_ll);
+    double med = iters % 2 ? (double)t[iters / 2]
+                           : (double)(t[iters / 2 - 1] + t[iters / 2]) / 2.0;
+    printf("%.1f\n", med);
+}
+
+static int rw_loop(long iters)
+{
+    int sv[2];
+    char c = 'x';
+    if (iters <= 0)
+        iters = 20000;
+    long long *t = calloc((size_t)iters, sizeof *t);
+    if (t == NULL || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        die("socketpair");
+    for (long i = -(iters / 20); i < iters; i++) {
+        long long t0 = now_ns();
+        if (write(sv[0], &c, 1) != 1 || read(sv[1], &c, 1) != 1)
+            die("write/read");
+        long long t1 = now_ns();
+        if (i >= 0)
+            t[i] = t1 - t0;
+    }
+    print_median(t, iters);
+    free(t);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct sockaddr_storage ss;
@@ -63,6 +96,8 @@ int main(int argc, char **argv)
     long iters;
 
     memset(&ss, 0, sizeof ss);
+    if (argc == 3 && strcmp(argv[1], "rw") == 0)
+        return rw_loop(atol(argv[2]));
     if (argc == 4 && (strcmp(argv[1], "unix") == 0 || strcmp(argv[1], "refused") == 0)) {
         struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
         if (strlen(argv[2]) >= sizeof sun->sun_path) {
@@ -100,7 +135,7 @@ int main(int argc, char **argv)
             getsockname(lfd, (struct sockaddr *)&ss, &slen) != 0)
             die("tcp listener");
     } else {
-        fprintf(stderr, "usage: passloop unix|refused PATH ITER | passloop tcp ITER\n");
+        fprintf(stderr, "usage: passloop unix|refused PATH ITER | passloop tcp|rw ITER\n");
         return 2;
     }
     if (iters <= 0)
@@ -134,9 +169,6 @@ int main(int argc, char **argv)
     }
     if (family == AF_UNIX)
         unlink(((struct sockaddr_un *)&ss)->sun_path);
-    qsort(t, (size_t)iters, sizeof *t, cmp_ll);
-    double med = iters % 2 ? (double)t[iters / 2]
-                           : (double)(t[iters / 2 - 1] + t[iters / 2]) / 2.0;
-    printf("%.1f\n", med);
+    print_median(t, iters);
     return 0;
 }

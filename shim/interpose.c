@@ -5,13 +5,15 @@
  * repair is for: connect() refused, absent or succeeded on a Unix socket,
  * bind() EADDRINUSE or ENOENT, link() on a managed path. Only then is the
  * path examined. unlink() is looked at only in a process that published a
- * control socket. */
+ * control socket; read(), write() and sendmsg() only on a mux client's
+ * connection during its handshake. */
 #include <errno.h>
 #include <stdbool.h>
 #include <unistd.h>
 
 #include "classify.h"
 #include "compat.h"
+#include "follow.h"
 #include "publish.h"
 #include "real.h"
 #include "repair.h"
@@ -51,4 +53,27 @@ MUXFIX_EXPORT int unlink(const char *path)
     if (ret == 0)
         publish_after_unlink(path);
     return ret;
+}
+
+/* read, write and sendmsg matter only on the one descriptor of a mux client
+ * in its handshake (follow.h); everywhere else they cost one atomic load. */
+MUXFIX_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+    if (__builtin_expect(follow_wants(fd), 0))
+        return follow_read(fd, buf, n);
+    return muxfix_real_read(fd, buf, n);
+}
+
+MUXFIX_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+    if (__builtin_expect(follow_wants(fd), 0))
+        return follow_write(fd, buf, n);
+    return muxfix_real_write(fd, buf, n);
+}
+
+MUXFIX_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    if (__builtin_expect(follow_wants(fd), 0))
+        return follow_sendmsg(fd, msg, flags);
+    return muxfix_real_sendmsg(fd, msg, flags);
 }

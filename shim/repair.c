@@ -9,6 +9,7 @@
 #include "config.h"
 #include "crowd.h"
 #include "ctldir.h"
+#include "follow.h"
 #include "hello.h"
 #include "log.h"
 #include "publish.h"
@@ -58,16 +59,12 @@ static int connect_again(const struct muxfix_config *cfg, int fd,
     return crowd_no_master(cfg, fd, addr, len, path);
 }
 
-int repair_after_connect(int fd, const struct sockaddr *addr, socklen_t len,
-                         int ret)
+/* The connect of FD to the managed PATH returned RET: repair what can be,
+ * and check the master says hello. */
+static int connect_managed(const struct muxfix_config *cfg, int fd,
+                           const struct sockaddr *addr, socklen_t len,
+                           const char *path, int ret)
 {
-    int saved = errno;
-    char path[MUXFIX_SOCK_PATH_BUF];
-    const struct muxfix_config *cfg = managed(addr, len, path);
-
-    errno = saved;
-    if (cfg == NULL)
-        return ret;
     bool was_wedged = false;
     for (int round = 0;; round++) {
         if (ret != 0 && (errno == ECONNREFUSED || errno == ENOENT))
@@ -99,6 +96,37 @@ int repair_after_connect(int fd, const struct sockaddr *addr, socklen_t len,
         nanosleep(&pause, NULL);
         ret = muxfix_real_connect(fd, addr, len);
     }
+}
+
+int repair_after_connect(int fd, const struct sockaddr *addr, socklen_t len,
+                         int ret)
+{
+    int saved = errno;
+    char path[MUXFIX_SOCK_PATH_BUF];
+    const struct muxfix_config *cfg = managed(addr, len, path);
+
+    errno = saved;
+    if (cfg == NULL)
+        return ret;
+    ret = connect_managed(cfg, fd, addr, len, path, ret);
+    if (ret == 0) {
+        follow_start(fd, addr, len, path);
+        errno = saved;
+    }
+    return ret;
+}
+
+int repair_reconnect(int fd, const struct sockaddr *addr, socklen_t len,
+                     int ret)
+{
+    int saved = errno;
+    char path[MUXFIX_SOCK_PATH_BUF];
+    const struct muxfix_config *cfg = managed(addr, len, path);
+
+    errno = saved;
+    if (cfg == NULL)
+        return -1;
+    return connect_managed(cfg, fd, addr, len, path, ret);
 }
 
 int repair_after_bind(int fd, const struct sockaddr *addr, socklen_t len,

@@ -87,15 +87,21 @@ master_pid() { # the [mux] process serving $1
 
 # chaos RUNNER: 100 sequential then 200 parallel (8 at a time) commands on
 # one ControlPath while another process SIGKILLs or SIGSTOPs/SIGCONTs the
-# master at random moments. Prints "failed=F killed=K warnings=W": killed
-# counts commands whose master was SIGKILLed after it had accepted them (ssh
-# exits 255, silently — "Control master terminated unexpectedly", before or
-# after the command's own output — or with
-# "Broken pipe" / "read from master failed"): once a session request is sent
-# its remote command may have run, so nothing may retry it, and muxfix does
-# not (yet) replay the mux exchange for the moments before that. Every other
-# non-zero exit or wrong output is a failure; warnings are commands that
-# worked but printed an ssh error line (multiplexing lost for them).
+# master at random moments. Prints "failed=F handshake=H killed=K
+# warnings=W". killed counts commands whose master was SIGKILLed during
+# their session (ssh exits 255 silently, "Control master terminated
+# unexpectedly" being a debug line, before or after the command's output):
+# the remote command may have run, so nothing may retry it; also the
+# ControlPersist ssh whose own new master (its forked child, which holds the
+# login) was killed before answering its session request ("Failed to
+# connect to new control master"): there is no other master to go to and
+# no login left to fall back on. handshake counts
+# exits 255 with ssh's line for a failed write in the mux handshake ("write
+# packet: Broken pipe", "send fds failed") or a failed read there: the
+# master died before the session started, where muxfix replays the
+# handshake (shim/follow.h). Every other non-zero exit or wrong output is a
+# failure; warnings are commands that worked but printed an ssh error line
+# (multiplexing lost for them).
 chaos() {
 	local runner=$1 i
 	touch "$T/chaos.run"
@@ -134,13 +140,17 @@ chaos() {
 	done
 	rm -f "$T/chaos.run"
 	wait "$chaos_pid" || :
-	local failed=0 killed=0 warnings=0 rc out
+	local failed=0 handshake=0 killed=0 warnings=0 rc out
 	for ((i = 0; i < 300; i++)); do
 		rc=$(head -n 1 "$T/chaos.$i")
 		out=$(tail -n +2 "$T/chaos.$i")
-		if [[ $rc == 255 && ( -z $out || $out == "n-$i" || $out == *"Broken pipe"* ||
-			$out == *"read from master failed"* ) ]]; then
+		if [[ $rc == 255 && ( -z $out || $out == "n-$i" ||
+			$out == *"Failed to connect to new control master"* ) ]]; then
 			killed=$((killed + 1))
+		elif [[ $rc == 255 && ( $out == *"write packet: "* || $out == *"send fds failed"* ||
+			$out == *"read from master failed"* || $out == *"alive request failed"* ) ]]; then
+			handshake=$((handshake + 1))
+			printf '# handshake %s: %s\n' "$i" "$(tr '\n' '|' <<<"$out")" >&3
 		elif [[ $rc != 0 ]] || ! grep -qx "n-$i" <<<"$out"; then
 			failed=$((failed + 1))
 			printf '# failed %s: exit %s: %s\n' "$i" "$rc" "$(tr '\n' '|' <<<"$out")" >&3
@@ -148,7 +158,7 @@ chaos() {
 			warnings=$((warnings + 1))
 		fi
 	done
-	echo "failed=$failed killed=$killed warnings=$warnings"
+	echo "failed=$failed handshake=$handshake killed=$killed warnings=$warnings"
 }
 
 @test "chaos, plain: 300 commands while the master is killed and stopped" {
@@ -160,5 +170,5 @@ chaos() {
 @test "chaos, muxfix: 300 commands while the master is killed and stopped: none fails" {
 	run chaos mf_mux
 	echo "# muxfix chaos: $output" >&3
-	assert_contains "$output" "failed=0 "
+	assert_contains "$output" "failed=0 handshake=0 "
 }

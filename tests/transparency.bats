@@ -27,8 +27,8 @@ load helpers
 	assert_contains "$output" " passed, 0 failed"
 }
 
-@test "only connect, bind, link and unlink are exported" {
+@test "only connect, bind, link, unlink, read, write and sendmsg are exported" {
 	run sh -c "nm -D --defined-only '$MF_BIN/libmuxfix.so' | awk '\$2 ~ /^[TW]\$/ {print \$3}' | sort | tr '\n' ' '"
 	assert_status 0
-	assert_equal "bind connect link unlink " "$output"
+	assert_equal "bind connect link read sendmsg unlink write " "$output"
 }

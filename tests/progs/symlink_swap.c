@@ -87,6 +87,16 @@ static bool find_displaced(int dfd, ino_t ino)
     return found;
 }
 
+/* The library puts back what it moved aside and found not to be a dead
+ * socket; seen as PATH being empty for that moment. */
+#define PUT_BACK_TRIES 3
+
+static bool is_at_path(int dfd, ino_t ino)
+{
+    struct stat st;
+    return fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == ino;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -282,6 +292,8 @@ int main(int argc, char **argv)
          * repair), in between b, c or d at random. */
         enum kind k = (r % 2 == 0) ? DEAD_SOCK : (enum kind)(1 + rand_r(&seed) % 3);
         ino_t ino = prepare(k);
+        int put_back = 0;
+    exchange:
         if (renameat2(dfd, "stage", dfd, base, RENAME_EXCHANGE) == 0) {
             if (placed == NKINDS) {
                 if (changed++ < 10)
@@ -295,6 +307,11 @@ int main(int argc, char **argv)
                 reaped++;
             else if (placed != NKINDS && find_displaced(dfd, placed_ino))
                 displaced++;
+            else if (placed != NKINDS && put_back++ < PUT_BACK_TRIES &&
+                     is_at_path(dfd, placed_ino))
+                /* It was only moved aside while the library examined it, and
+                 * is back: exchange again (a rename() now would delete it). */
+                goto exchange;
             else if (placed != NKINDS && violations++ < 10)
                 fprintf(stderr, "symlink_swap: round %ld: %s at %s was removed\n",
                         r, kind_name[placed], path);

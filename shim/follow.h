@@ -1,0 +1,64 @@
+/* follow.h: carry a mux client over to a new master when its master dies
+ * during the handshake.
+ *
+ * After connect() an OpenSSH mux client (muxclient() in mux.c) exchanges
+ * hellos, asks the master whether it is alive, requests its forwardings and
+ * then its session, passing stdin, stdout and stderr with SCM_RIGHTS. A
+ * master that dies in between (SIGKILL, OOM, ControlPersist expiring, a
+ * racing -O exit) makes 9.2 fail in one of three ways: a failed write is
+ * fatal ("mux_client_request_alive: write packet: Broken pipe", "send fds
+ * failed", exit 255); a failed read prints "master alive request failed" or
+ * "read from master failed" and falls back to a direct connection (one more
+ * login, no multiplexing).
+ *
+ * Until the client has read the reply to its session request nothing has
+ * been started for it, so the exchange can be replayed: the library keeps
+ * what the client wrote on a successfully connected managed path (packets
+ * and the descriptors it passed), and when the connection breaks it
+ * connects again (dead socket removed, waiting for whoever is becoming the
+ * new master, crowd.h), sends the same requests to the new master, reads
+ * and drops the replies the client has already seen, and puts the new
+ * connection in place of the old one with dup3(). The client's call is then
+ * retried on it. The master's reply to a session request is sent only after
+ * it asked the server to run the command; a master that dies after that but
+ * before the client read the reply may have started it. Plain ssh runs the
+ * command a second time in that case too (its fallback); the replay does the
+ * same, through the new master instead of a new login.
+ *
+ * When there is no master to go to and none coming, a failed write is
+ * reported as done so that ssh meets the closed connection at its next read
+ * and falls back to a direct connection (becoming the new master, holding
+ * the crowd lock, when it may) instead of exiting 255.
+ *
+ * Only connections whose first packet is a mux hello are followed, only up
+ * to the session reply, and only for requests that are safe to repeat
+ * (hello, alive check, forwardings, session, stdio forwarding): -O exit,
+ * -O stop, -O proxy and anything unknown end the following at once and go
+ * through untouched. A call on any other descriptor costs one atomic load. */
+#ifndef MUXFIX_FOLLOW_H
+#define MUXFIX_FOLLOW_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+/* The descriptor being followed, -1 when none. Read with follow_wants(). */
+extern int muxfix_follow_fd;
+
+static inline bool follow_wants(int fd)
+{
+    return __atomic_load_n(&muxfix_follow_fd, __ATOMIC_RELAXED) == fd && fd >= 0;
+}
+
+/* FD just connected to the managed control socket PATH (ADDR, LEN), and the
+ * master said hello: follow it. */
+void follow_start(int fd, const struct sockaddr *addr, socklen_t len,
+                  const char *path);
+
+/* The calls on the followed descriptor. Each behaves as the real call unless
+ * the connection broke under a replayable exchange. */
+ssize_t follow_read(int fd, void *buf, size_t n);
+ssize_t follow_write(int fd, const void *buf, size_t n);
+ssize_t follow_sendmsg(int fd, const struct msghdr *msg, int flags);
+
+#endif

@@ -1,0 +1,235 @@
+#!/usr/bin/env bats
+# Repair 5: a master that dies during a client's mux handshake (after the
+# connect, before the session reply). ssh 9.2 exits 255 when a write fails
+# there and falls back to a new login, with an error line, when a read does.
+# muxfix replays the handshake to the master that is there now
+# (shim/follow.h). tests/progs/dyingmaster plays a master that dies at each
+# point and hands its path to a real master at $T/real (or leaves it dead).
+load helpers
+
+setup() {
+	mf_setup
+	export MUXFIX_PATH="$T/*"
+	mf_plain_ssh -M -o ControlPersist=60 -o ControlPath="$T/real" testhost true
+	[[ -S $T/real ]]
+}
+
+# dying STAGE NEXT: start the dying master at $T/cm, wait until it listens.
+dying() {
+	mf_as_user "$MF_BIN/dyingmaster" "$T/cm" "$1" "$2" >"$T/dm.out" 2>&1 3>&- &
+	DM_PID=$!
+	mf_wait_for 10 test -S "$T/cm"
+}
+
+# dying_done STAGE: the dying master got as far as STAGE and is gone.
+dying_done() {
+	mf_wait_for 10 mf_gone "$DM_PID" || return 1
+	assert_equal "died at $1" "$(cat "$T/dm.out")"
+}
+
+same_inode() { [[ $(stat -c %i "$1") == "$(stat -c %i "$2")" ]]; }
+
+client() { # RUNNER [ssh options]: echo ok through $T/cm
+	local runner=$1
+	shift
+	run "$runner" timeout 60 ssh -F "$MF_SSH_CONFIG" -o ControlPath="$T/cm" "$@" testhost echo ok
+}
+
+# ---- a new master is there when the old one dies ----
+
+@test "plain, master dies before the client's hello: fails or falls back to a new login" {
+	local before
+	before=$(mf_auth_count)
+	dying hello-write "$T/real"
+	client mf_plain -o ControlMaster=no
+	dying_done hello-write
+	# Plain ssh writes its hello without waiting for the master's: whether
+	# that write or the next one meets the closed connection is a race.
+	if [[ $status == 255 ]]; then
+		assert_contains "$output" "write packet: Broken pipe"
+	else
+		assert_status 0
+		assert_contains "$output" "master hello exchange failed"
+		assert_auth_count $((before + 1))
+	fi
+}
+
+@test "muxfix, master dies before the client's hello: goes on through the new master" {
+	local before
+	before=$(mf_auth_count)
+	dying hello-write "$T/real"
+	client mf_mux -o ControlMaster=no
+	dying_done hello-write
+	assert_status 0
+	assert_equal "ok" "$output"
+	assert_auth_count "$before"
+}
+
+@test "plain, master dies after the hello: the alive check's write is fatal (exit 255)" {
+	dying after-hello "$T/real"
+	client mf_plain -o ControlMaster=no
+	dying_done after-hello
+	assert_status 255
+	assert_contains "$output" "mux_client_request_alive: write packet: Broken pipe"
+}
+
+@test "muxfix, master dies after the hello: goes on through the new master" {
+	local before
+	before=$(mf_auth_count)
+	dying after-hello "$T/real"
+	client mf_mux -o ControlMaster=no
+	dying_done after-hello
+	assert_status 0
+	assert_equal "ok" "$output"
+	assert_auth_count "$before"
+	same_inode "$T/cm" "$T/real"
+}
+
+@test "plain, master dies before its alive reply: error line and a new login" {
+	local before
+	before=$(mf_auth_count)
+	dying alive-read "$T/real"
+	client mf_plain -o ControlMaster=no
+	dying_done alive-read
+	assert_status 0
+	assert_contains "$output" "master alive request failed"
+	assert_auth_count $((before + 1))
+}
+
+@test "muxfix, master dies before its alive reply: goes on through the new master" {
+	local before
+	before=$(mf_auth_count)
+	dying alive-read "$T/real"
+	client mf_mux -o ControlMaster=no
+	dying_done alive-read
+	assert_status 0
+	assert_equal "ok" "$output"
+	assert_auth_count "$before"
+}
+
+@test "plain, master dies before the session request: its write is fatal (exit 255)" {
+	dying session-write "$T/real"
+	client mf_plain -o ControlMaster=no
+	dying_done session-write
+	assert_status 255
+	assert_contains "$output" "mux_client_request_session: write packet: Broken pipe"
+}
+
+@test "muxfix, master dies before the session request: goes on through the new master" {
+	local before
+	before=$(mf_auth_count)
+	dying session-write "$T/real"
+	client mf_mux -o ControlMaster=no
+	dying_done session-write
+	assert_status 0
+	assert_equal "ok" "$output"
+	assert_auth_count "$before"
+}
+
+@test "plain, master dies before the session reply: 'read from master failed' and a new login" {
+	local before
+	before=$(mf_auth_count)
+	dying session-read "$T/real"
+	client mf_plain -o ControlMaster=no
+	dying_done session-read
+	assert_status 0
+	assert_contains "$output" "read from master failed"
+	assert_auth_count $((before + 1))
+}
+
+@test "muxfix, master dies before the session reply: the session goes through the new master" {
+	local before
+	before=$(mf_auth_count)
+	dying session-read "$T/real"
+	client mf_mux -o ControlMaster=no
+	dying_done session-read
+	assert_status 0
+	assert_equal "ok" "$output"
+	assert_auth_count "$before"
+}
+
+# ---- no master left (killed, its socket dead): ssh falls back, never 255 ----
+
+@test "plain, master killed after the hello, none left: exit 255" {
+	dying after-hello -
+	client mf_plain -o ControlMaster=auto -o ControlPersist=30
+	dying_done after-hello
+	assert_status 255
+	assert_contains "$output" "write packet: Broken pipe"
+}
+
+@test "muxfix, master killed after the hello, none left: falls back and becomes the new master" {
+	dying after-hello -
+	client mf_mux -o ControlMaster=auto -o ControlPersist=30
+	dying_done after-hello
+	assert_status 0
+	assert_contains "$output" "ok"
+	# ssh's own line for the fallback it now takes instead of exiting
+	assert_contains "$output" "master alive request failed"
+	run mf_plain_ssh -o ControlPath="$T/cm" -O check testhost
+	assert_status 0
+}
+
+@test "muxfix, master killed before the session request, none left, ControlMaster=no: falls back" {
+	dying session-write -
+	client mf_mux -o ControlMaster=no
+	dying_done session-write
+	assert_status 0
+	assert_contains "$output" "ok"
+	# ssh's own line for its fallback, instead of "write packet: ..." and 255
+	assert_contains "$output" "read from master failed"
+	refute_contains "$output" "write packet"
+	refute_exists "$T/cm"
+}
+
+# ---- what is never replayed ----
+
+@test "muxfix, control directory others can write to: no replay there, ssh falls back" {
+	local before
+	mkdir -m 0770 "$T/shared"
+	chown "$MF_UID:$MF_GID" "$T/shared"
+	chmod 0770 "$T/shared"
+	mf_plain_ssh -M -o ControlPersist=60 -o ControlPath="$T/shared/real" testhost true
+	before=$(mf_auth_count)
+	mf_as_user "$MF_BIN/dyingmaster" "$T/shared/cm" after-hello "$T/shared/real" >"$T/dm.out" 2>&1 3>&- &
+	DM_PID=$!
+	mf_wait_for 10 test -S "$T/shared/cm"
+	MUXFIX_PATH="$T/shared/*" MUXFIX_VERBOSE=1 run mf_mux timeout 60 ssh -F "$MF_SSH_CONFIG" \
+		-o ControlMaster=no -o ControlPath="$T/shared/cm" testhost echo ok
+	dying_done after-hello
+	assert_status 0
+	assert_contains "$output" "not replaying it: the directory is not trusted"
+	assert_contains "$output" "ok"
+	# its own login, not the session of the master in that directory
+	assert_auth_count $((before + 1))
+}
+
+@test "muxfix, -O exit to a master that dies after the hello: not replayed, the new master lives" {
+	dying after-hello "$T/real"
+	run mf_mux_ssh -o ControlPath="$T/cm" -O exit testhost
+	dying_done after-hello
+	assert_status 255
+	assert_contains "$output" "write packet: Broken pipe"
+	run mf_plain_ssh -o ControlPath="$T/real" -O check testhost
+	assert_status 0
+}
+
+@test "muxfix, a connection that does not speak the mux protocol: write errors untouched" {
+	local plain
+	dying hello-write "$T/real"
+	run mf_plain "$MF_BIN/talk" "$T/cm" not-mux more
+	dying_done hello-write
+	plain=$output
+	assert_contains "$plain" "write not-mux ret=-1 errno=EPIPE"
+	rm -f "$T/cm"
+	dying hello-write "$T/real"
+	run mf_mux "$MF_BIN/talk" "$T/cm" not-mux more
+	dying_done hello-write
+	assert_equal "$plain" "$output"
+	# The same connection starting with a mux hello is carried over.
+	rm -f "$T/cm"
+	dying hello-write "$T/real"
+	run mf_mux "$MF_BIN/talk" "$T/cm" hello
+	dying_done hello-write
+	assert_equal "write hello ret=12 errno=-" "$output"
+}
