@@ -103,8 +103,12 @@ static void release(void)
  * followed (ssh closed it and the number was reused). */
 static bool claim(int fd)
 {
-    if (__atomic_exchange_n(&st.busy, 1, __ATOMIC_ACQUIRE) != 0)
+    if (__atomic_exchange_n(&st.busy, 1, __ATOMIC_ACQUIRE) != 0) {
+        /* Another thread or an interrupted call has it: this call goes
+         * through unrecorded, so the record no longer matches the stream. */
+        stop_following();
         return false;
+    }
     struct stat sb;
     int saved = errno;
     bool same = follow_wants(fd) && fstat(fd, &sb) == 0 &&
@@ -362,8 +366,8 @@ static bool take_place(int sock, int fd)
 
     set_timeouts(sock, 0);
     if (fl < 0 || fdfl < 0 || fcntl(sock, F_SETFL, fl) != 0 ||
-        dup3(sock, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0 ||
-        fstat(fd, &sb) != 0)
+        fstat(sock, &sb) != 0 ||
+        dup3(sock, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
         return false;
     st.dev = sb.st_dev;
     st.ino = sb.st_ino;
@@ -410,6 +414,8 @@ static bool replay(int fd)
         int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (sock < 0)
             return false;
+        /* A listener with a full backlog would block connect() for good. */
+        set_timeouts(sock, ms);
         int ret = muxfix_real_connect(sock, addr, st.addrlen);
         if (repair_reconnect(sock, addr, st.addrlen, ret) != 0 ||
             !master_is_ours(sock)) {
@@ -420,6 +426,10 @@ static bool replay(int fd)
         bool placed = resend(sock) && drop_seen_replies(sock) &&
                       take_place(sock, fd);
         close(sock);
+        /* A master that got the session request (and the descriptors) may
+         * have opened the session: it is sent to one new master at most. */
+        if (!placed && st.session_req >= 0)
+            return false;
         if (placed) {
             muxfix_log(MUXFIX_LOG_REPAIR,
                        "the master of %s went away during the mux handshake; "
@@ -472,7 +482,7 @@ ssize_t follow_write(int fd, const void *buf, size_t n)
             break;
         }
     }
-    int saved = errno;
+    int saved = r >= 0 ? entry : errno;
     release();
     errno = saved;
     return r;
@@ -543,7 +553,7 @@ ssize_t follow_sendmsg(int fd, const struct msghdr *msg, int flags)
             break;
         }
     }
-    int saved = errno;
+    int saved = r >= 0 ? entry : errno;
     release();
     errno = saved;
     return r;
@@ -553,6 +563,7 @@ ssize_t follow_read(int fd, void *buf, size_t n)
 {
     if (!claim(fd))
         return muxfix_real_read(fd, buf, n);
+    int entry = errno;
     ssize_t r;
     for (;;) {
         r = muxfix_real_read(fd, buf, n);
@@ -574,7 +585,7 @@ ssize_t follow_read(int fd, void *buf, size_t n)
             break;
         }
     }
-    int saved = errno;
+    int saved = r > 0 ? entry : errno;
     release();
     errno = saved;
     return r;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,6 +62,13 @@ static void reset_socket(int fd)
     int flags = SOCK_CLOEXEC | (fl >= 0 && (fl & O_NONBLOCK) ? SOCK_NONBLOCK : 0);
 
     int nfd = socket(AF_UNIX, type | flags, proto);
+    struct timeval sndtimeo = {0};
+    socklen_t tlen = sizeof sndtimeo;
+    /* Keep a bound on connect() the caller set (follow.c's replay). */
+    if (nfd >= 0 &&
+        getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sndtimeo, &tlen) == 0 &&
+        (sndtimeo.tv_sec != 0 || sndtimeo.tv_usec != 0))
+        (void)setsockopt(nfd, SOL_SOCKET, SO_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
     if (nfd >= 0 &&
         dup3(nfd, fd, fdfl >= 0 && (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) >= 0) {
         close(nfd);
