@@ -50,8 +50,12 @@ all: $(LIB) $(PROGS) $(PROBE)
 $(LIB): $(SHIM_SRC) $(SHIM_HDR) | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -shared $(LDFLAGS_LIB) -o $@ $(SHIM_SRC) $(LDLIBS_LIB)
 
-$(PROBE): tools/muxfix-probe.c | $(BUILD)
-	$(CC) $(BASEFLAGS) $(CFLAGS) -o $@ $<
+# Built from the library's own sources (reap_judge_path in reap.c), so its
+# rules are the library's; it has no MUXFIX_* configuration and no log: it
+# defines muxfix_config() and muxfix_log() itself (no config.c, log.c).
+PROBE_SRC := shim/reap.c shim/ctldir.c shim/classify.c shim/pattern.c shim/real.c
+$(PROBE): tools/muxfix-probe.c $(PROBE_SRC) $(SHIM_HDR) | $(BUILD)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -Ishim -o $@ $< $(PROBE_SRC)
 
 # Benchmark helper programs (bench/*.c -> build/bench-*), used by scripts/bench.
 # bench/empty.c is a do-nothing preload library, the control for row 2.

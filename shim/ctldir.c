@@ -13,48 +13,96 @@
 /* What ssh's users are told to use for a socket directory. */
 #define CTL_DIR_MODE 0700
 
-/* Split PATH into its directory and last component. False when PATH has no
- * last component (ends in '/'). */
-static bool split_path(const char *path, char *dir, char *base)
+const char *ctl_dir_split(const char *path, char *dir, size_t dirsize)
 {
     const char *slash = strrchr(path, '/');
     const char *name = slash != NULL ? slash + 1 : path;
+    const char *from = slash == NULL ? "." : slash == path ? "/" : path;
+    size_t len = slash == NULL || slash == path ? 1 : (size_t)(slash - path);
 
-    if (*name == '\0')
+    if (*name == '\0' || len >= dirsize)
+        return NULL;
+    memcpy(dir, from, len);
+    dir[len] = '\0';
+    return name;
+}
+
+/* Split PATH into its directory and last component, both into buffers of
+ * MUXFIX_SOCK_PATH_BUF bytes. False when PATH has no last component (ends
+ * in '/') or a part does not fit. */
+static bool split_path(const char *path, char *dir, char *base)
+{
+    const char *name = ctl_dir_split(path, dir, MUXFIX_SOCK_PATH_BUF);
+
+    if (name == NULL || strlen(name) >= MUXFIX_SOCK_PATH_BUF)
         return false;
     strcpy(base, name);
-    if (slash == NULL) {
-        strcpy(dir, ".");
-    } else if (slash == path) {
-        strcpy(dir, "/");
-    } else {
-        memcpy(dir, path, (size_t)(slash - path));
-        dir[slash - path] = '\0';
-    }
     return true;
 }
 
-/* NULL when nobody but us (and root) can replace entries of a directory
- * with status ST; otherwise why not. */
-static const char *untrusted_reason(const struct stat *st)
+/* CTL_DIR_TRUSTED when nobody but us (and root) can replace entries of a
+ * directory with status ST; otherwise why not. */
+static enum ctl_dir_refusal untrusted_reason(const struct stat *st)
 {
     uid_t euid = geteuid();
     bool sticky = (st->st_mode & S_ISVTX) != 0;
 
     if (sticky && (st->st_uid == euid || st->st_uid == 0))
-        return NULL;
+        return CTL_DIR_TRUSTED;
     if (st->st_uid != euid)
-        return "it belongs to another user";
+        return CTL_DIR_FOREIGN_OWNER;
     if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        return CTL_DIR_OTHERS_CAN_WRITE;
+    return CTL_DIR_TRUSTED;
+}
+
+/* Open DIRPATH with FLAGS if it is trusted; -1 with *WHY (and errno) set
+ * otherwise. Logs nothing. */
+static int open_checked(const char *dirpath, int flags,
+                        enum ctl_dir_refusal *why)
+{
+    int fd = open(dirpath, flags);
+    if (fd < 0) {
+        *why = CTL_DIR_CANNOT_OPEN;
+        return -1;
+    }
+    struct stat st;
+    *why = fstat(fd, &st) != 0 ? CTL_DIR_CANNOT_STAT : untrusted_reason(&st);
+    if (*why != CTL_DIR_TRUSTED) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+int ctl_dir_open_trusted(const char *dirpath, enum ctl_dir_refusal *why)
+{
+    return open_checked(dirpath, DIR_OPEN_FLAGS, why);
+}
+
+/* The log's words for a refusal other than CTL_DIR_CANNOT_OPEN. */
+static const char *refusal_text(enum ctl_dir_refusal why, int err)
+{
+    switch (why) {
+    case CTL_DIR_FOREIGN_OWNER:
+        return "it belongs to another user";
+    case CTL_DIR_OTHERS_CAN_WRITE:
         return "others can write to it";
-    return NULL;
+    default:
+        return strerror(err);
+    }
 }
 
 static int open_trusted(const char *dirpath, int flags, const char *what_for)
 {
-    int fd = open(dirpath, flags);
-    if (fd < 0) {
-        int err = errno;
+    enum ctl_dir_refusal why;
+    int fd = open_checked(dirpath, flags, &why);
+    if (fd >= 0)
+        return fd;
+    int err = errno;
+    if (why == CTL_DIR_CANNOT_OPEN) {
         struct stat lst;
         bool is_link = lstat(dirpath, &lst) == 0 && S_ISLNK(lst.st_mode);
         muxfix_log(is_link || err == ENOTDIR ? MUXFIX_LOG_REPAIR
@@ -63,17 +111,11 @@ static int open_trusted(const char *dirpath, int flags, const char *what_for)
                    dirpath, is_link ? "it is a symbolic link" : strerror(err));
         return -1;
     }
-    struct stat st;
-    const char *why = fstat(fd, &st) != 0 ? strerror(errno) : untrusted_reason(&st);
-    if (why != NULL) {
-        muxfix_log(MUXFIX_LOG_REPAIR,
-                   "left %s alone: its directory %s is not safe to change (%s); "
-                   "use a directory of your own with mode 0700", what_for,
-                   dirpath, why);
-        close(fd);
-        return -1;
-    }
-    return fd;
+    muxfix_log(MUXFIX_LOG_REPAIR,
+               "left %s alone: its directory %s is not safe to change (%s); "
+               "use a directory of your own with mode 0700", what_for,
+               dirpath, refusal_text(why, err));
+    return -1;
 }
 
 bool ctl_dir_open(const char *sockpath, struct ctl_dir *dir)

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,8 +23,6 @@
 #include "log.h"
 #include "pattern.h"
 #include "real.h"
-
-enum liveness { SOCKET_DEAD, SOCKET_LIVE, SOCKET_UNKNOWN };
 
 /* ssh binds its temporary name, listens on it a moment later, and link()s
  * it into place: between bind and listen a live master's temporary socket
@@ -46,41 +45,81 @@ struct linux_dirent64 {
     char d_name[];
 };
 
+/* How one entry is judged. The library's repair logs its decisions; a
+ * single path judged for muxfix-probe logs nothing, and gives ssh's young
+ * temporary names their grace (the sweep checks those before judging). */
+struct judging {
+    enum reap_mode mode;
+    bool tmp_grace; /* a young ssh temporary name is not judged */
+    int log_level;  /* 0: silent; else the level of a refusal: REPAIR for
+                       the socket the caller met, DECISION in a sweep */
+};
+
 /* Probe PATH with a fresh non-blocking socket (a full backlog answers EAGAIN
- * instead of blocking). A live master sees a client that leaves at once. */
-static enum liveness probe_socket(const char *path, int *err)
+ * instead of blocking). A live master sees a client that leaves at once.
+ * Returns 0 when connected, else the errno. */
+static int probe_socket(const char *path)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     size_t len = strlen(path);
-    if (len >= sizeof sun.sun_path) {
-        *err = ENAMETOOLONG;
-        return SOCKET_UNKNOWN;
-    }
+    if (len >= sizeof sun.sun_path)
+        return ENAMETOOLONG;
     memcpy(sun.sun_path, path, len + 1);
 
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        *err = errno;
-        return SOCKET_UNKNOWN;
-    }
-    int rc = muxfix_real_connect(fd, (struct sockaddr *)&sun, sizeof sun);
-    *err = rc == 0 ? 0 : errno;
+    if (fd < 0)
+        return errno;
+    int err = muxfix_real_connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0
+                  ? 0
+                  : errno;
     close(fd);
-    if (rc == 0 || *err == EAGAIN)
-        return SOCKET_LIVE;
-    return *err == ECONNREFUSED ? SOCKET_DEAD : SOCKET_UNKNOWN;
+    return err;
 }
 
-/* Why NAME in DIR, with status ST, is not ours to judge, or NULL. */
-static const char *not_ours_reason(const struct stat *st)
+/* VERDICT_SYMLINK, VERDICT_NOTSOCKET or VERDICT_FOREIGN when an entry with
+ * status ST is not ours to judge; VERDICT_UNKNOWN when it is a socket of
+ * ours, still to be probed. */
+static enum reap_verdict_kind ownership(const struct stat *st)
 {
     if (S_ISLNK(st->st_mode))
-        return "it is a symbolic link; muxfix never follows one";
+        return VERDICT_SYMLINK;
     if (!S_ISSOCK(st->st_mode))
-        return "it is not a socket";
+        return VERDICT_NOTSOCKET;
     if (st->st_uid != geteuid())
-        return "it belongs to another user";
-    return NULL;
+        return VERDICT_FOREIGN;
+    return VERDICT_UNKNOWN;
+}
+
+/* The log's words for what ownership() found. */
+static const char *not_ours_reason(enum reap_verdict_kind kind)
+{
+    if (kind == VERDICT_SYMLINK)
+        return "it is a symbolic link; muxfix never follows one";
+    if (kind == VERDICT_NOTSOCKET)
+        return "it is not a socket";
+    return "it belongs to another user";
+}
+
+/* Is NAME ssh's temporary name ("ControlPath.XXXXXXXXXXXXXXXX")? */
+static bool is_tmp_name(const char *name)
+{
+    size_t len = strlen(name);
+    return muxfix_strip_tmp_suffix(name, len) != len;
+}
+
+/* Is an entry with status ST young enough that a live master may still be
+ * between bind() and listen() on it? The sweep goes by the change time
+ * (bind, and the link() that publishes the socket, set it); a single path
+ * also needs a recent modification time (MTIME_TOO), so a socket aged with
+ * touch -d is judged. When the clock cannot tell: young. */
+static bool is_young(const struct stat *st, bool mtime_too)
+{
+    struct timespec now;
+    if (clock_gettime(CLOCK_REALTIME, &now) != 0)
+        return true;
+    if (mtime_too && now.tv_sec - st->st_mtim.tv_sec >= TMP_SOCKET_GRACE_SECONDS)
+        return false;
+    return now.tv_sec - st->st_ctim.tv_sec < TMP_SOCKET_GRACE_SECONDS;
 }
 
 /* Inode numbers are reused at once: a socket removed by someone else and a
@@ -100,17 +139,18 @@ static bool same_file(const struct stat *a, const struct stat *b)
 #define DIR_LOCK_TRIES 2000
 #define DIR_LOCK_PAUSE_NS 1000000L
 
-static bool lock_directory(int dfd)
+/* 0 once DFD is locked, else the errno (EWOULDBLOCK: it stayed taken). */
+static int lock_directory(int dfd)
 {
     const struct timespec pause = {.tv_nsec = DIR_LOCK_PAUSE_NS};
     for (int i = 0; i < DIR_LOCK_TRIES; i++) {
         if (flock(dfd, LOCK_EX | LOCK_NB) == 0)
-            return true;
+            return 0;
         if (errno != EWOULDBLOCK && errno != EINTR)
-            return false;
+            return errno;
         nanosleep(&pause, NULL);
     }
-    return false;
+    return EWOULDBLOCK;
 }
 
 enum reap_result {
@@ -131,8 +171,9 @@ static bool same_inode(const struct stat *a, const struct stat *b)
 #define ASIDE_PID_SHIFT 32
 
 /* A private name for an entry moved aside: unpredictable, so nobody can
- * rename anything onto it between our rename and our check. */
-static void aside_name(const char *name, char *out, size_t size)
+ * rename anything onto it between our rename and our check. False when it
+ * does not fit in OUT. */
+static bool aside_name(const char *name, char *out, size_t size)
 {
     uint64_t r = 0;
     struct timespec ts;
@@ -140,41 +181,76 @@ static void aside_name(const char *name, char *out, size_t size)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         r = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << ASIDE_PID_SHIFT);
     }
-    (void)snprintf(out, size, ".%s.muxfix-dead.%016llx", name, (unsigned long long)r);
+    int n = snprintf(out, size, ".%s.muxfix-dead.%016llx", name,
+                     (unsigned long long)r);
+    return n >= 0 && (size_t)n < size;
 }
 
-/* Move NAME to ASIDE if it still is SEEN. Returns REAP_REMOVED when it was
- * moved (the caller decides what becomes of it), otherwise the result. */
-static enum reap_result move_aside_if_same(int dfd, const char *name,
-                                           const char *aside,
-                                           const struct stat *seen)
+static void verdict_init(struct reap_verdict *v)
 {
-    struct stat now;
-    bool present = fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0;
-
-    if (present && !same_file(seen, &now))
-        return REAP_KEPT; /* a new socket took its place */
-    if (!present || renameat2(dfd, name, dfd, aside, RENAME_NOREPLACE) != 0)
-        return errno == ENOENT ? REAP_GONE : REAP_KEPT;
-    return REAP_REMOVED;
+    v->kind = VERDICT_UNKNOWN;
+    v->err = 0;
+    v->why = NULL;
+    v->left_at[0] = '\0';
 }
 
-static enum reap_result remove_if_same_inode(int dfd, const char *name,
-                                             const struct stat *seen)
+/* A lookup or rename of the entry failed with ERR. */
+static void verdict_from_errno(struct reap_verdict *v, int err)
 {
-    char aside[MUXFIX_SOCK_PATH_BUF * 2];
+    v->kind = err == ENOENT ? VERDICT_ABSENT : VERDICT_UNKNOWN;
+    v->err = err == ENOENT ? 0 : err;
+}
+
+/* Move NAME to ASIDE if it still is SEEN. True when it was moved (the
+ * caller decides what becomes of it); otherwise *V says why not. */
+static bool move_aside_if_same(int dfd, const char *name, const char *aside,
+                               const struct stat *seen, struct reap_verdict *v)
+{
     struct stat now;
 
-    if (!lock_directory(dfd))
-        return REAP_KEPT;
-    aside_name(name, aside, sizeof aside);
-    enum reap_result res = move_aside_if_same(dfd, name, aside, seen);
-    if (res == REAP_REMOVED) {
+    if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) != 0) {
+        v->kind = VERDICT_CHANGED; /* gone (ENOENT), or cannot tell */
+        v->err = errno;
+        return false;
+    }
+    if (!same_file(seen, &now)) {
+        v->kind = VERDICT_CHANGED; /* a new socket took its place */
+        return false;
+    }
+    if (renameat2(dfd, name, dfd, aside, RENAME_NOREPLACE) != 0) {
+        verdict_from_errno(v, errno);
+        return false;
+    }
+    return true;
+}
+
+/* NAME in DFD was probed dead with status SEEN: under the directory lock,
+ * move it aside, unlink it if what moved is SEEN, else put it back. */
+static void remove_if_same_inode(int dfd, const char *name,
+                                 const struct stat *seen, bool log,
+                                 struct reap_verdict *v)
+{
+    char aside[REAP_ASIDE_BUF];
+    struct stat now;
+
+    if (!aside_name(name, aside, sizeof aside)) {
+        verdict_from_errno(v, ENAMETOOLONG);
+        return;
+    }
+    int err = lock_directory(dfd);
+    if (err != 0) {
+        verdict_from_errno(v, err);
+        return;
+    }
+    if (move_aside_if_same(dfd, name, aside, seen, v)) {
         bool ours = fstatat(dfd, aside, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
                     same_inode(seen, &now);
-        if (!ours || unlinkat(dfd, aside, 0) != 0) {
-            res = REAP_KEPT;
-            if (renameat2(dfd, aside, dfd, name, RENAME_NOREPLACE) != 0)
+        v->kind = ours && unlinkat(dfd, aside, 0) == 0 ? VERDICT_REMOVED
+                                                        : VERDICT_CHANGED;
+        if (v->kind == VERDICT_CHANGED &&
+            renameat2(dfd, aside, dfd, name, RENAME_NOREPLACE) != 0) {
+            memcpy(v->left_at, aside, sizeof aside);
+            if (log)
                 muxfix_log(MUXFIX_LOG_REPAIR,
                            "moved %s aside to %s and could not put it back "
                            "(something new took its place): nothing was "
@@ -182,52 +258,87 @@ static enum reap_result remove_if_same_inode(int dfd, const char *name,
         }
     }
     flock(dfd, LOCK_UN);
-    return res;
+}
+
+/* Log why a socket of ours that connect() did not find dead (ERR) stays.
+ * ENOENT: another remover was quicker, nothing to say. */
+static void log_not_dead(const char *full, int err, int level)
+{
+    bool listening = err == 0 || err == EAGAIN;
+
+    if (level == 0 || err == ENOENT)
+        return;
+    muxfix_log(listening ? level : MUXFIX_LOG_REPAIR, "left %s alone: %s", full,
+               listening ? "a master is listening there" : strerror(err));
+}
+
+/* Judge NAME in the directory DFD (AT_FDCWD: NAME is a path), FULL being
+ * its whole path, as HOW says; remove it if dead and HOW->mode says so. */
+static void judge_entry(int dfd, const char *name, const char *full,
+                        const struct judging *how, struct reap_verdict *v)
+{
+    struct stat st;
+
+    verdict_init(v);
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        verdict_from_errno(v, errno);
+        return;
+    }
+    v->kind = ownership(&st);
+    if (v->kind != VERDICT_UNKNOWN) {
+        if (how->log_level != 0)
+            muxfix_log(how->log_level,
+                       "left %s alone: %s; remove it yourself if it is stale, "
+                       "or use a ControlPath of your own", full,
+                       not_ours_reason(v->kind));
+        return;
+    }
+    if (how->tmp_grace && is_tmp_name(name) && is_young(&st, true)) {
+        v->kind = VERDICT_YOUNG_TEMP;
+        return;
+    }
+    int err = probe_socket(full);
+    if (err != ECONNREFUSED) {
+        v->kind = err == 0 ? VERDICT_LIVE : VERDICT_UNKNOWN;
+        v->err = err;
+        log_not_dead(full, err, how->log_level);
+        return;
+    }
+    v->kind = VERDICT_DEAD;
+    if (how->mode == REAP_REMOVE_IF_DEAD)
+        remove_if_same_inode(dfd, name, &st, how->log_level != 0, v);
 }
 
 /* Judge NAME in DIR and remove it if dead. FULL is its whole path. */
 static enum reap_result reap_entry(const struct ctl_dir *dir, const char *name,
                                    const char *full, bool report_refusal)
 {
-    struct stat st;
-    int err;
+    const struct judging how = {
+        .mode = REAP_REMOVE_IF_DEAD,
+        .tmp_grace = false,
+        .log_level = report_refusal ? MUXFIX_LOG_REPAIR : MUXFIX_LOG_DECISION,
+    };
+    struct reap_verdict v;
 
-    if (fstatat(dir->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-        return errno == ENOENT ? REAP_GONE : REAP_KEPT;
-    const char *why = not_ours_reason(&st);
-    if (why != NULL) {
-        muxfix_log(report_refusal ? MUXFIX_LOG_REPAIR : MUXFIX_LOG_DECISION,
-                   "left %s alone: %s; remove it yourself if it is stale, "
-                   "or use a ControlPath of your own", full, why);
-        return REAP_KEPT;
-    }
-    enum liveness state = probe_socket(full, &err);
-    if (state == SOCKET_UNKNOWN && err == ENOENT)
-        return REAP_GONE; /* another remover was quicker */
-    if (state != SOCKET_DEAD) {
-        bool notable = report_refusal || state == SOCKET_UNKNOWN;
-        muxfix_log(notable ? MUXFIX_LOG_REPAIR : MUXFIX_LOG_DECISION,
-                   "left %s alone: %s", full,
-                   state == SOCKET_LIVE
-                       ? "a master is listening there"
-                       : strerror(err));
-        return REAP_KEPT;
-    }
-    return remove_if_same_inode(dir->fd, name, &st);
+    judge_entry(dir->fd, name, full, &how, &v);
+    if (v.kind == VERDICT_REMOVED)
+        return REAP_REMOVED;
+    /* Absent, refused with ENOENT, or gone before the move: another
+     * remover was quicker. */
+    bool gone = v.kind == VERDICT_ABSENT ||
+                ((v.kind == VERDICT_UNKNOWN || v.kind == VERDICT_CHANGED) &&
+                 v.err == ENOENT);
+    return gone ? REAP_GONE : REAP_KEPT;
 }
 
 static bool is_young_tmp_socket(int dfd, const char *name)
 {
-    size_t len = strlen(name);
     struct stat st;
-    struct timespec now;
 
-    if (muxfix_strip_tmp_suffix(name, len) == len)
+    if (!is_tmp_name(name))
         return false;
-    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-        clock_gettime(CLOCK_REALTIME, &now) != 0)
-        return true;
-    return now.tv_sec - st.st_ctim.tv_sec < TMP_SOCKET_GRACE_SECONDS;
+    return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+           is_young(&st, false);
 }
 
 /* Examine one directory entry during a sweep. */
@@ -303,4 +414,78 @@ bool reap_dead_socket(const char *sockpath, const char *why)
     }
     errno = saved;
     return res != REAP_KEPT;
+}
+
+/* The verdict for a directory ctl_dir_open_trusted() refused (ERR: errno). */
+static void refused_dir_verdict(enum ctl_dir_refusal refusal, int err,
+                                struct reap_verdict *v)
+{
+    if (refusal == CTL_DIR_CANNOT_STAT) {
+        v->kind = VERDICT_UNKNOWN;
+        v->err = err;
+        return;
+    }
+    v->kind = VERDICT_UNTRUSTED_DIR;
+    if (refusal == CTL_DIR_FOREIGN_OWNER)
+        v->why = "foreign-owner";
+    else if (refusal == CTL_DIR_OTHERS_CAN_WRITE)
+        v->why = "writable-by-others";
+    else if (err == ELOOP)
+        v->why = "symlink";
+    else if (err == ENOENT)
+        v->kind = VERDICT_ABSENT;
+    else
+        v->err = err;
+}
+
+void reap_judge_path(const char *path, enum reap_mode mode,
+                     struct reap_verdict *verdict)
+{
+    const struct judging how = {
+        .mode = mode,
+        .tmp_grace = mode != REAP_PROBE_ONLY,
+        .log_level = 0,
+    };
+    char dirpath[PATH_MAX];
+    enum ctl_dir_refusal refusal;
+
+    verdict_init(verdict);
+    if (mode == REAP_PROBE_ONLY) {
+        judge_entry(AT_FDCWD, path, path, &how, verdict);
+        return;
+    }
+    /* The directory is opened once, without following a symbolic link, and
+     * every later step is relative to it: no path is resolved twice. */
+    const char *name = ctl_dir_split(path, dirpath, sizeof dirpath);
+    if (name == NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+        verdict_from_errno(verdict, EINVAL);
+        return;
+    }
+    int dfd = ctl_dir_open_trusted(dirpath, &refusal);
+    if (dfd < 0) {
+        refused_dir_verdict(refusal, errno, verdict);
+        return;
+    }
+    judge_entry(dfd, name, path, &how, verdict);
+    close(dfd);
+}
+
+const char *reap_verdict_word(enum reap_verdict_kind kind)
+{
+    static const char *const words[] = {
+        [VERDICT_LIVE] = "live",
+        [VERDICT_DEAD] = "dead",
+        [VERDICT_REMOVED] = "removed",
+        [VERDICT_ABSENT] = "absent",
+        [VERDICT_NOTSOCKET] = "notsocket",
+        [VERDICT_SYMLINK] = "symlink",
+        [VERDICT_FOREIGN] = "foreign",
+        [VERDICT_UNKNOWN] = "unknown",
+        [VERDICT_UNTRUSTED_DIR] = "untrusted-dir",
+        [VERDICT_YOUNG_TEMP] = "young-temp",
+        [VERDICT_CHANGED] = "changed",
+    };
+    size_t i = (size_t)kind;
+    return i < sizeof words / sizeof words[0] && words[i] != NULL ? words[i]
+                                                                  : "unknown";
 }
