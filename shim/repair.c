@@ -98,8 +98,11 @@ static int connect_managed(const struct muxfix_config *cfg, int fd,
     }
 }
 
-int repair_after_connect(int fd, const struct sockaddr *addr, socklen_t len,
-                         int ret)
+/* A connect of FD to ADDR returned RET: when ADDR is managed, repair and
+ * check the master; FOLLOW: follow the connection's handshake (follow.h).
+ * UNMANAGED is what an unmanaged address returns. */
+static int connect_checked(int fd, const struct sockaddr *addr, socklen_t len,
+                           int ret, bool follow, int unmanaged)
 {
     int saved = errno;
     char path[MUXFIX_SOCK_PATH_BUF];
@@ -107,26 +110,25 @@ int repair_after_connect(int fd, const struct sockaddr *addr, socklen_t len,
 
     errno = saved;
     if (cfg == NULL)
-        return ret;
+        return unmanaged;
     ret = connect_managed(cfg, fd, addr, len, path, ret);
-    if (ret == 0) {
+    if (ret == 0 && follow) {
         follow_start(fd, addr, len, path);
         errno = saved;
     }
     return ret;
 }
 
+int repair_after_connect(int fd, const struct sockaddr *addr, socklen_t len,
+                         int ret)
+{
+    return connect_checked(fd, addr, len, ret, true, ret);
+}
+
 int repair_reconnect(int fd, const struct sockaddr *addr, socklen_t len,
                      int ret)
 {
-    int saved = errno;
-    char path[MUXFIX_SOCK_PATH_BUF];
-    const struct muxfix_config *cfg = managed(addr, len, path);
-
-    errno = saved;
-    if (cfg == NULL)
-        return -1;
-    return connect_managed(cfg, fd, addr, len, path, ret);
+    return connect_checked(fd, addr, len, ret, false, -1);
 }
 
 int repair_after_bind(int fd, const struct sockaddr *addr, socklen_t len,
