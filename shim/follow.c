@@ -67,6 +67,7 @@ static struct {
     size_t pkt_at;     /* where the packet being written starts */
     unsigned requests; /* packets written whole, the hello included */
     int session_req;   /* index of the session request; -1 before it */
+    size_t session_at; /* its offset in sent[] */
     struct passed_fd fds[FDS_MAX];
     unsigned nfds;
     unsigned replies;  /* reply packets the client has read whole */
@@ -181,8 +182,10 @@ static bool parse_sent(void)
             return false;
         if (avail < LEN_SIZE + (size_t)len)
             return true;
-        if (type == MUX_C_NEW_SESSION || type == MUX_C_NEW_STDIO_FWD)
+        if (type == MUX_C_NEW_SESSION || type == MUX_C_NEW_STDIO_FWD) {
             st.session_req = (int)st.requests;
+            st.session_at = st.pkt_at;
+        }
         st.requests++;
         st.pkt_at += LEN_SIZE + len;
     }
@@ -259,16 +262,17 @@ static bool failed_write_replayable(const void *buf, size_t n)
            st.pkt_at + LEN_SIZE + len <= SENT_MAX;
 }
 
-static bool send_all(int fd, const unsigned char *p, size_t n)
+/* Send (OUT) or receive all N bytes at P on FD. */
+static bool transfer_all(int fd, unsigned char *p, size_t n, bool out)
 {
     while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
+        ssize_t k = out ? send(fd, p, n, MSG_NOSIGNAL) : recv(fd, p, n, 0);
+        if (k < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
+        if (k <= 0)
             return false;
-        p += w;
-        n -= (size_t)w;
+        p += k;
+        n -= (size_t)k;
     }
     return true;
 }
@@ -298,31 +302,20 @@ static bool send_fd(int sock, const struct passed_fd *pf)
     return w == 1;
 }
 
-/* Send everything the client sent, descriptors where they went. */
-static bool resend(int sock)
+/* Send what the client sent in sent[FROM, TO), descriptors where they
+ * went. */
+static bool resend(int sock, size_t from, size_t to)
 {
-    size_t at = 0;
+    size_t at = from;
     for (unsigned i = 0; i < st.nfds; i++) {
-        if (!send_all(sock, st.sent + at, st.fds[i].at - at) ||
+        if (st.fds[i].at < from || st.fds[i].at > to)
+            continue;
+        if (!transfer_all(sock, st.sent + at, st.fds[i].at - at, true) ||
             !send_fd(sock, &st.fds[i]))
             return false;
         at = st.fds[i].at;
     }
-    return send_all(sock, st.sent + at, st.sent_len - at);
-}
-
-static bool recv_exact(int fd, unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t r = recv(fd, p, n, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        p += r;
-        n -= (size_t)r;
-    }
-    return true;
+    return transfer_all(sock, st.sent + at, to - at, true);
 }
 
 /* Read and drop the replies the client has already read from the old
@@ -331,21 +324,21 @@ static bool drop_seen_replies(int sock)
 {
     unsigned char buf[DROP_CHUNK];
     for (unsigned i = 0; i < st.replies; i++) {
-        if (!recv_exact(sock, buf, LEN_SIZE))
+        if (!transfer_all(sock, buf, LEN_SIZE, false))
             return false;
         size_t left = be32(buf);
         if (left > SENT_MAX)
             return false;
         while (left > 0) {
             size_t take = left < sizeof buf ? left : sizeof buf;
-            if (!recv_exact(sock, buf, take))
+            if (!transfer_all(sock, buf, take, false))
                 return false;
             left -= take;
         }
     }
     if (st.part_len == 0)
         return true;
-    return st.part_len <= PARTIAL_MAX && recv_exact(sock, buf, st.part_len) &&
+    return st.part_len <= PARTIAL_MAX && transfer_all(sock, buf, st.part_len, false) &&
            memcmp(buf, st.part, st.part_len) == 0;
 }
 
@@ -403,6 +396,13 @@ static bool replay(int fd)
                                                 : MUXFIX_DEFAULT_TIMEOUT_MS;
     const struct sockaddr *addr = (const struct sockaddr *)&st.addr;
 
+    size_t split = st.session_req >= 0 ? st.session_at : st.sent_len;
+    /* A half-read session reply could only be checked after sending the
+     * session again; it is never the case with ssh, which reads a reply
+     * the master wrote whole. */
+    if (st.session_req >= 0 && st.part_len > 0 &&
+        st.replies == (unsigned)st.session_req)
+        return false;
     if (!dir_is_trusted()) {
         muxfix_log(MUXFIX_LOG_REPAIR,
                    "the master of %s went away during the mux handshake; not "
@@ -423,12 +423,15 @@ static bool replay(int fd)
             return false;
         }
         set_timeouts(sock, ms);
-        bool placed = resend(sock) && drop_seen_replies(sock) &&
+        /* Two steps: the requests before the session, and their replies,
+         * then the session request and its descriptors. A master that got
+         * those may have opened the session: they go to one new master at
+         * most, and only once it has answered everything before them. */
+        bool ready = resend(sock, 0, split) && drop_seen_replies(sock);
+        bool placed = ready && resend(sock, split, st.sent_len) &&
                       take_place(sock, fd);
         close(sock);
-        /* A master that got the session request (and the descriptors) may
-         * have opened the session: it is sent to one new master at most. */
-        if (!placed && st.session_req >= 0)
+        if (!placed && ready && st.session_req >= 0)
             return false;
         if (placed) {
             muxfix_log(MUXFIX_LOG_REPAIR,

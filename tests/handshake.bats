@@ -35,6 +35,41 @@ client() { # RUNNER [ssh options]: echo ok through $T/cm
 	run "$runner" timeout 60 ssh -F "$MF_SSH_CONFIG" -o ControlPath="$T/cm" "$@" testhost echo ok
 }
 
+# replayed STAGE: a client of a master dying at STAGE, with $T/real taking
+# over, goes on through $T/real under muxfix: "ok" and nothing else, no
+# new login.
+replayed() {
+	local before
+	before=$(mf_auth_count)
+	dying "$1" "$T/real"
+	client mf_mux -o ControlMaster=no
+	dying_done "$1"
+	assert_status 0
+	assert_equal "ok" "$output"
+	assert_auth_count "$before"
+}
+
+# plain_falls_back STAGE LINE: plain ssh prints LINE and logs in again.
+plain_falls_back() {
+	local before
+	before=$(mf_auth_count)
+	dying "$1" "$T/real"
+	client mf_plain -o ControlMaster=no
+	dying_done "$1"
+	assert_status 0
+	assert_contains "$output" "$2"
+	assert_auth_count $((before + 1))
+}
+
+# plain_fatal STAGE LINE: plain ssh prints LINE and exits 255.
+plain_fatal() {
+	dying "$1" "$T/real"
+	client mf_plain -o ControlMaster=no
+	dying_done "$1"
+	assert_status 255
+	assert_contains "$output" "$2"
+}
+
 # ---- a new master is there when the old one dies ----
 
 @test "plain, master dies before the client's hello: fails or falls back to a new login" {
@@ -55,97 +90,40 @@ client() { # RUNNER [ssh options]: echo ok through $T/cm
 }
 
 @test "muxfix, master dies before the client's hello: goes on through the new master" {
-	local before
-	before=$(mf_auth_count)
-	dying hello-write "$T/real"
-	client mf_mux -o ControlMaster=no
-	dying_done hello-write
-	assert_status 0
-	assert_equal "ok" "$output"
-	assert_auth_count "$before"
+	replayed hello-write
 }
 
 @test "plain, master dies after the hello: the alive check's write is fatal (exit 255)" {
-	dying after-hello "$T/real"
-	client mf_plain -o ControlMaster=no
-	dying_done after-hello
-	assert_status 255
-	assert_contains "$output" "mux_client_request_alive: write packet: Broken pipe"
+	plain_fatal after-hello "mux_client_request_alive: write packet: Broken pipe"
 }
 
 @test "muxfix, master dies after the hello: goes on through the new master" {
-	local before
-	before=$(mf_auth_count)
-	dying after-hello "$T/real"
-	client mf_mux -o ControlMaster=no
-	dying_done after-hello
-	assert_status 0
-	assert_equal "ok" "$output"
-	assert_auth_count "$before"
+	replayed after-hello
 	same_inode "$T/cm" "$T/real"
 }
 
 @test "plain, master dies before its alive reply: error line and a new login" {
-	local before
-	before=$(mf_auth_count)
-	dying alive-read "$T/real"
-	client mf_plain -o ControlMaster=no
-	dying_done alive-read
-	assert_status 0
-	assert_contains "$output" "master alive request failed"
-	assert_auth_count $((before + 1))
+	plain_falls_back alive-read "master alive request failed"
 }
 
 @test "muxfix, master dies before its alive reply: goes on through the new master" {
-	local before
-	before=$(mf_auth_count)
-	dying alive-read "$T/real"
-	client mf_mux -o ControlMaster=no
-	dying_done alive-read
-	assert_status 0
-	assert_equal "ok" "$output"
-	assert_auth_count "$before"
+	replayed alive-read
 }
 
 @test "plain, master dies before the session request: its write is fatal (exit 255)" {
-	dying session-write "$T/real"
-	client mf_plain -o ControlMaster=no
-	dying_done session-write
-	assert_status 255
-	assert_contains "$output" "mux_client_request_session: write packet: Broken pipe"
+	plain_fatal session-write "mux_client_request_session: write packet: Broken pipe"
 }
 
 @test "muxfix, master dies before the session request: goes on through the new master" {
-	local before
-	before=$(mf_auth_count)
-	dying session-write "$T/real"
-	client mf_mux -o ControlMaster=no
-	dying_done session-write
-	assert_status 0
-	assert_equal "ok" "$output"
-	assert_auth_count "$before"
+	replayed session-write
 }
 
 @test "plain, master dies before the session reply: 'read from master failed' and a new login" {
-	local before
-	before=$(mf_auth_count)
-	dying session-read "$T/real"
-	client mf_plain -o ControlMaster=no
-	dying_done session-read
-	assert_status 0
-	assert_contains "$output" "read from master failed"
-	assert_auth_count $((before + 1))
+	plain_falls_back session-read "read from master failed"
 }
 
 @test "muxfix, master dies before the session reply: the session goes through the new master" {
-	local before
-	before=$(mf_auth_count)
-	dying session-read "$T/real"
-	client mf_mux -o ControlMaster=no
-	dying_done session-read
-	assert_status 0
-	assert_equal "ok" "$output"
-	assert_auth_count "$before"
+	replayed session-read
 }
 
 # ---- no master left (killed, its socket dead): ssh falls back, never 255 ----
