@@ -8,6 +8,8 @@
 #   mf_harness_start            start sshd, export MF_* (see below)
 #   mf_harness_stop             kill everything under $MF_TMP, remove it
 #   mf_as_user [N=V ...] CMD    run CMD as $MF_USER in a clean environment
+#   mf_as_other [N=V ...] CMD   the same as $MF_OTHER, the second local user
+#                               (the attacker of the adversarial tests)
 #   mf_plain / mf_mux  [N=V ...] CMD      CMD without / with LD_PRELOAD muxfix
 #                               (mf_mux forwards exported MUXFIX_* except
 #                               MUXFIX_TEST_*, and ASAN/UBSAN/LSAN_OPTIONS)
@@ -23,6 +25,8 @@
 #                               not reap orphans here, so kill -0 can lie)
 #
 # Exported by mf_harness_start: MF_TMP MF_USER MF_HOME MF_UID MF_GID
+# MF_OTHER MF_OTHER_UID MF_OTHER_GID (root only: a second unprivileged user,
+# muxfixother; empty when the suite runs as a normal user)
 # MF_PORT MF_SSHD_PID MF_SSH_CONFIG MF_SSH (the "ssh -F ..." command line,
 # for rsync -e / GIT_SSH_COMMAND) MF_PRELOAD MF_MKSOCK MF_REPO.
 #
@@ -43,10 +47,13 @@ _mf_die() {
 }
 
 # _mf_user_argv [N=V ...] CMD ARGS: set _MF_ARGV to the full argv that runs
-# CMD as MF_USER with a clean environment plus the N=V words.
+# CMD as MF_USER (or _MF_AS_USER/_MF_AS_UID/_MF_AS_GID/_MF_AS_HOME) with a
+# clean environment plus the N=V words.
 _mf_user_argv() {
-	local -a envs=(PATH=/usr/local/bin:/usr/bin:/bin "HOME=$MF_HOME"
-		"USER=$MF_USER" "LOGNAME=$MF_USER")
+	local user=${_MF_AS_USER:-$MF_USER} uid=${_MF_AS_UID:-$MF_UID}
+	local gid=${_MF_AS_GID:-$MF_GID} home=${_MF_AS_HOME:-$MF_HOME}
+	local -a envs=(PATH=/usr/local/bin:/usr/bin:/bin "HOME=$home"
+		"USER=$user" "LOGNAME=$user")
 	while [[ $# -gt 0 && $1 =~ $_MF_ASSIGN_RE ]]; do
 		envs+=("$1")
 		shift
@@ -54,7 +61,7 @@ _mf_user_argv() {
 	[[ $# -gt 0 ]] || { _mf_die "no command given"; return 1; }
 	_MF_ARGV=()
 	if [[ $EUID -eq 0 ]]; then
-		_MF_ARGV=(setpriv "--reuid=$MF_UID" "--regid=$MF_GID" --init-groups)
+		_MF_ARGV=(setpriv "--reuid=$uid" "--regid=$gid" --init-groups)
 	fi
 	_MF_ARGV+=(env -i "${envs[@]}" "$@")
 }
@@ -66,6 +73,12 @@ mf_as_user() {
 		case $PWD/ in "$MF_TMP"/*) ;; *) cd "$MF_TMP" || exit 1 ;; esac
 		exec "${_MF_ARGV[@]}"
 	)
+}
+
+mf_as_other() {
+	[[ -n ${MF_OTHER:-} ]] || { _mf_die "no second user (the suite runs as a normal user)"; return 1; }
+	_MF_AS_USER=$MF_OTHER _MF_AS_UID=$MF_OTHER_UID _MF_AS_GID=$MF_OTHER_GID \
+		_MF_AS_HOME=$MF_OTHER_HOME mf_as_user "$@"
 }
 
 mf_plain() { mf_as_user "$@"; }
@@ -191,9 +204,19 @@ mf_harness_start() {
 		# '!' in shadow = locked; sshd without PAM refuses locked accounts.
 		usermod -p '*' "$MF_USER" || return 1
 		mkdir -p /run/sshd # privilege separation directory
+		# The second local user: the attacker of the adversarial tests.
+		MF_OTHER=muxfixother
+		if ! getent passwd "$MF_OTHER" >/dev/null; then
+			useradd -m -s /bin/bash "$MF_OTHER" || return 1
+		fi
+		MF_OTHER_UID=$(id -u "$MF_OTHER")
+		MF_OTHER_GID=$(id -g "$MF_OTHER")
+		MF_OTHER_HOME=$(getent passwd "$MF_OTHER" | cut -d: -f6)
 	else
 		MF_USER=$(id -un)
+		MF_OTHER= MF_OTHER_UID= MF_OTHER_GID= MF_OTHER_HOME=
 	fi
+	export MF_OTHER MF_OTHER_UID MF_OTHER_GID MF_OTHER_HOME
 	MF_HOME=$(getent passwd "$MF_USER" | cut -d: -f6)
 	MF_UID=$(id -u "$MF_USER")
 	MF_GID=$(id -g "$MF_USER")

@@ -6,6 +6,10 @@
 #   teardown_file  -> mf_teardown_file  stop everything, remove MF_TMP
 #   setup          -> mf_setup          T=$MF_TMP/tN (0700, MF_USER), cd "$T"
 #   teardown       -> mf_teardown       kill processes whose cmdline has "$T/"
+#                                       or "$T.s/"
+#
+# mf_shared_dir NAME MODE [OWNER]: make $T.s/NAME (root's unless OWNER), a
+# directory both test users can reach ($T itself is MF_USER's, 0700), print it.
 
 # shellcheck source=../scripts/sshd-harness.sh
 source "$BATS_TEST_DIRNAME/../scripts/sshd-harness.sh"
@@ -27,7 +31,18 @@ mf_setup() {
 }
 
 mf_teardown() {
-	if [[ -n ${T:-} ]]; then mf_kill_matching "$T/"; fi
+	if [[ -n ${T:-} ]]; then
+		mf_kill_matching "$T/"
+		mf_kill_matching "$T.s/"
+	fi
+}
+
+mf_shared_dir() {
+	local d="$T.s/$1"
+	[[ -d $T.s ]] || mkdir -m 0755 "$T.s" || return 1
+	mkdir "$d" && chmod "$2" "$d" || return 1
+	if [[ -n ${3:-} ]]; then chown "$3" "$d" || return 1; fi
+	printf '%s\n' "$d"
 }
 
 setup_file() { mf_setup_file; }
