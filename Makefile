@@ -50,10 +50,9 @@ all: $(LIB) $(PROGS) $(PROBE)
 $(LIB): $(SHIM_SRC) $(SHIM_HDR) | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -shared $(LDFLAGS_LIB) -o $@ $(SHIM_SRC) $(LDLIBS_LIB)
 
-# Built from the library's own sources (reap_judge_path in reap.c), so its
-# rules are the library's; it has no MUXFIX_* configuration and no log: it
-# defines muxfix_config() and muxfix_log() itself (no config.c, log.c).
-PROBE_SRC := shim/reap.c shim/ctldir.c shim/classify.c shim/pattern.c shim/real.c
+# Built from the library's own mechanism (judge.c, ctldir.c), which needs no
+# MUXFIX_* configuration and logs nothing, so its rules are the library's.
+PROBE_SRC := shim/judge.c shim/ctldir.c shim/pattern.c shim/real.c shim/util.c
 $(PROBE): tools/muxfix-probe.c $(PROBE_SRC) $(SHIM_HDR) | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -Ishim -o $@ $< $(PROBE_SRC)
 

@@ -10,14 +10,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctldir.h"
 #include "intent.h"
 #include "log.h"
+#include "publish.h"
 #include "real.h"
 #include "reap.h"
+#include "sock.h"
+#include "trust.h"
+#include "util.h"
 
 /* How often a waiter looks for the master's socket and the lock. */
-#define WAIT_POLL_NS 10000000L
+#define WAIT_POLL_MS 10
 #define LOCK_SUFFIX ".muxfix-lock"
 
 /* The lock this process holds as the would-be master (ssh makes one master
@@ -29,13 +32,6 @@ static struct {
     char path[MUXFIX_SOCK_PATH_BUF];
 } held = {.fd = -1};
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Open (creating) the lock file of PATH in its trusted directory. A missing
  * directory is created first when this process is the would-be master. */
 static int open_lock(const char *path, bool may_create_dir)
@@ -44,9 +40,9 @@ static int open_lock(const char *path, bool may_create_dir)
     char name[MUXFIX_SOCK_PATH_BUF + sizeof LOCK_SUFFIX + 1];
     struct stat st;
 
-    if (!ctl_dir_open(path, &dir)) {
-        if (!may_create_dir || !ctl_dir_create_missing(path) ||
-            !ctl_dir_open(path, &dir))
+    if (!trust_open_dir(path, &dir)) {
+        if (!may_create_dir || !trust_create_missing_dir(path) ||
+            !trust_open_dir(path, &dir))
             return -1;
     }
     /* NAME is sized for the longest base: never truncated. */
@@ -56,7 +52,13 @@ static int open_lock(const char *path, bool may_create_dir)
                     S_IRUSR | S_IWUSR);
     ctl_dir_close(&dir);
     if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-                    st.st_uid != geteuid())) {
+                    st.st_uid != geteuid() || st.st_nlink != 1)) {
+        /* Another user made a file of that name first (in a sticky
+         * directory he can): the crowd goes without its lock, as plain ssh
+         * would. */
+        muxfix_log(MUXFIX_LOG_REPAIR,
+                   "cannot use the lock file %s/%s: it is not a private file "
+                   "of yours; many ssh at once may each log in", dir.path, name);
         close(fd);
         fd = -1;
     }
@@ -102,9 +104,25 @@ void crowd_release(const char *path)
     errno = saved;
 }
 
-static int try_connect(int fd, const struct sockaddr *addr, socklen_t len)
+/* try_connect() found a listener of another user at the path. */
+#define CONNECTED_FOREIGN (-2)
+
+/* Connect FD to the master at PATH: 0 when connected to a master of ours;
+ * -1 with errno when the connect failed; CONNECTED_FOREIGN, with FD reset
+ * and errno ECONNREFUSED, when another user listens there: muxfix never
+ * lets a client talk to a master of another uid. */
+static int try_connect(int fd, const struct sockaddr *addr, socklen_t len,
+                       const char *path)
 {
-    return muxfix_real_connect(fd, addr, len);
+    uid_t uid;
+
+    if (muxfix_real_connect(fd, addr, len) != 0)
+        return -1;
+    if (sock_peer_is_ours(fd, &uid))
+        return 0;
+    publish_refuse_foreign(fd, path, (unsigned)uid);
+    errno = ECONNREFUSED;
+    return CONNECTED_FOREIGN;
 }
 
 /* We hold the lock: a master may have published since our ENOENT. */
@@ -112,9 +130,10 @@ static int as_lock_holder(int fd, int lockfd,
                           const struct sockaddr *addr, socklen_t len,
                           const char *path)
 {
-    if (try_connect(fd, addr, len) == 0) {
+    int rc = try_connect(fd, addr, len, path);
+    if (rc == 0 || rc == CONNECTED_FOREIGN) {
         drop_lock(lockfd);
-        return 0;
+        return rc == 0 ? 0 : -1;
     }
     if (intent_will_become_master()) {
         muxfix_log(MUXFIX_LOG_DECISION,
@@ -132,10 +151,9 @@ static int as_lock_holder(int fd, int lockfd,
  * then released again at once. */
 static bool wait_for_lock(int lockfd, int wait_ms)
 {
-    long deadline = now_ms() + wait_ms;
-    const struct timespec pause = {.tv_nsec = WAIT_POLL_NS};
-    while (now_ms() < deadline) {
-        nanosleep(&pause, NULL);
+    long deadline = util_now_ms() + wait_ms;
+    while (util_now_ms() < deadline) {
+        util_pause_ms(WAIT_POLL_MS);
         if (flock(lockfd, LOCK_EX | LOCK_NB) == 0) {
             flock(lockfd, LOCK_UN);
             return true;
@@ -170,7 +188,7 @@ int crowd_wedged(const struct muxfix_config *cfg, int fd,
         errno = ECONNREFUSED;
         return -1;
     }
-    return try_connect(fd, addr, len);
+    return try_connect(fd, addr, len, path) == 0 ? 0 : -1;
 }
 
 int crowd_no_master(const struct muxfix_config *cfg, int fd,
@@ -193,11 +211,15 @@ int crowd_no_master(const struct muxfix_config *cfg, int fd,
 
     muxfix_log(MUXFIX_LOG_DECISION,
                "another ssh is becoming the master of %s; waiting", path);
-    long deadline = now_ms() + cfg->wait_ms;
-    const struct timespec pause = {.tv_nsec = WAIT_POLL_NS};
-    while (now_ms() < deadline) {
-        nanosleep(&pause, NULL);
-        if (try_connect(fd, addr, len) == 0) {
+    long deadline = util_now_ms() + cfg->wait_ms;
+    while (util_now_ms() < deadline) {
+        util_pause_ms(WAIT_POLL_MS);
+        int rc = try_connect(fd, addr, len, path);
+        if (rc == CONNECTED_FOREIGN) {
+            drop_lock(lockfd);
+            return -1;
+        }
+        if (rc == 0) {
             drop_lock(lockfd);
             muxfix_log(MUXFIX_LOG_REPAIR,
                        "waited for the new master at %s and attached to it",

@@ -7,8 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-
 #define DIR_OPEN_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 /* What ssh's users are told to use for a socket directory. */
 #define CTL_DIR_MODE 0700
@@ -27,10 +25,7 @@ const char *ctl_dir_split(const char *path, char *dir, size_t dirsize)
     return name;
 }
 
-/* Split PATH into its directory and last component, both into buffers of
- * MUXFIX_SOCK_PATH_BUF bytes. False when PATH has no last component (ends
- * in '/') or a part does not fit. */
-static bool split_path(const char *path, char *dir, char *base)
+bool ctl_dir_split_path(const char *path, char *dir, char *base)
 {
     const char *name = ctl_dir_split(path, dir, MUXFIX_SOCK_PATH_BUF);
 
@@ -82,8 +77,19 @@ int ctl_dir_open_trusted(const char *dirpath, enum ctl_dir_refusal *why)
     return open_checked(dirpath, DIR_OPEN_FLAGS, why);
 }
 
-/* The log's words for a refusal other than CTL_DIR_CANNOT_OPEN. */
-static const char *refusal_text(enum ctl_dir_refusal why, int err)
+int ctl_dir_open_trusted_parent(const char *dirpath, enum ctl_dir_refusal *why)
+{
+    return open_checked(dirpath, DIR_OPEN_FLAGS & ~O_NOFOLLOW, why);
+}
+
+void ctl_dir_close(struct ctl_dir *dir)
+{
+    if (dir->fd >= 0)
+        close(dir->fd);
+    dir->fd = -1;
+}
+
+const char *ctl_dir_refusal_text(enum ctl_dir_refusal why, int err)
 {
     switch (why) {
     case CTL_DIR_FOREIGN_OWNER:
@@ -93,44 +99,6 @@ static const char *refusal_text(enum ctl_dir_refusal why, int err)
     default:
         return strerror(err);
     }
-}
-
-static int open_trusted(const char *dirpath, int flags, const char *what_for)
-{
-    enum ctl_dir_refusal why;
-    int fd = open_checked(dirpath, flags, &why);
-    if (fd >= 0)
-        return fd;
-    int err = errno;
-    if (why == CTL_DIR_CANNOT_OPEN) {
-        struct stat lst;
-        bool is_link = lstat(dirpath, &lst) == 0 && S_ISLNK(lst.st_mode);
-        muxfix_log(is_link || err == ENOTDIR ? MUXFIX_LOG_REPAIR
-                                             : MUXFIX_LOG_DECISION,
-                   "left %s alone: cannot open directory %s (%s)", what_for,
-                   dirpath, is_link ? "it is a symbolic link" : strerror(err));
-        return -1;
-    }
-    muxfix_log(MUXFIX_LOG_REPAIR,
-               "left %s alone: its directory %s is not safe to change (%s); "
-               "use a directory of your own with mode 0700", what_for,
-               dirpath, refusal_text(why, err));
-    return -1;
-}
-
-bool ctl_dir_open(const char *sockpath, struct ctl_dir *dir)
-{
-    if (!split_path(sockpath, dir->path, dir->base))
-        return false;
-    dir->fd = open_trusted(dir->path, DIR_OPEN_FLAGS, sockpath);
-    return dir->fd >= 0;
-}
-
-void ctl_dir_close(struct ctl_dir *dir)
-{
-    if (dir->fd >= 0)
-        close(dir->fd);
-    dir->fd = -1;
 }
 
 /* We just made LEAF in PARENT_FD: give it CTL_DIR_MODE whatever the umask
@@ -148,42 +116,19 @@ static void fix_new_dir_mode(int parent_fd, const char *leaf)
     close(fd);
 }
 
-bool ctl_dir_create_missing(const char *sockpath)
+enum ctl_dir_made ctl_dir_make_at(int pfd, const char *leaf)
 {
-    char dir[MUXFIX_SOCK_PATH_BUF], base[MUXFIX_SOCK_PATH_BUF];
-    char parent[MUXFIX_SOCK_PATH_BUF], leaf[MUXFIX_SOCK_PATH_BUF];
     struct stat st;
-    int saved = errno;
-    bool ok = false;
 
-    if (!split_path(sockpath, dir, base) || !split_path(dir, parent, leaf) ||
-        strcmp(leaf, ".") == 0 || strcmp(leaf, "..") == 0)
-        return false;
-    /* The parent may be reached through a symbolic link (a ~/.ssh kept in a
-     * dotfiles repository): creating a directory in it deletes nothing, and
-     * the directory it resolves to must still be trusted. */
-    int pfd = open_trusted(parent, DIR_OPEN_FLAGS & ~O_NOFOLLOW, dir);
-    if (pfd < 0) {
-        errno = saved;
-        return false;
-    }
     if (fstatat(pfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        /* The directory is there (or something else is): ENOENT came from
-         * elsewhere, nothing for us to create. */
-        ok = S_ISDIR(st.st_mode);
-    } else if (mkdirat(pfd, leaf, CTL_DIR_MODE) == 0) {
-        fix_new_dir_mode(pfd, leaf);
-        muxfix_log(MUXFIX_LOG_REPAIR,
-                   "created missing control directory %s (mode 0700) for %s",
-                   dir, sockpath);
-        ok = true;
-    } else {
-        ok = errno == EEXIST; /* a concurrent ssh made it first */
-        if (!ok)
-            muxfix_log(MUXFIX_LOG_REPAIR, "could not create directory %s: %s",
-                       dir, strerror(errno));
+        errno = ENOTDIR;
+        return S_ISDIR(st.st_mode) ? CTL_DIR_WAS_THERE : CTL_DIR_NOT_MADE;
     }
-    close(pfd);
-    errno = saved;
-    return ok;
+    if (mkdirat(pfd, leaf, CTL_DIR_MODE) == 0) {
+        fix_new_dir_mode(pfd, leaf);
+        return CTL_DIR_MADE;
+    }
+    /* EEXIST: a concurrent ssh made it first. */
+    return errno == EEXIST ? CTL_DIR_WAS_THERE : CTL_DIR_NOT_MADE;
 }
+

@@ -1,4 +1,5 @@
-/* ctldir.h: the directory that holds a control socket.
+/* ctldir.h: the directory that holds a control socket. Mechanism only: no
+ * configuration, no log (trust.h is the library's logging use of it).
  *
  * Every file operation muxfix makes goes through a directory fd opened with
  * O_DIRECTORY|O_NOFOLLOW and *at() calls with AT_SYMLINK_NOFOLLOW, so no
@@ -19,9 +20,6 @@ struct ctl_dir {
     char base[MUXFIX_SOCK_PATH_BUF];     /* the socket's name inside it */
 };
 
-/* Split SOCKPATH and open its directory if it is trusted. On refusal, logs
- * why (MUXFIX_VERBOSE=1) and returns false. */
-bool ctl_dir_open(const char *sockpath, struct ctl_dir *dir);
 void ctl_dir_close(struct ctl_dir *dir);
 
 /* Split PATH into its directory, written to DIR (DIRSIZE bytes; "." when
@@ -29,6 +27,10 @@ void ctl_dir_close(struct ctl_dir *dir);
  * returned as a pointer into PATH. NULL when PATH ends in '/' or the
  * directory does not fit. */
 const char *ctl_dir_split(const char *path, char *dir, size_t dirsize);
+
+/* The same into two buffers of MUXFIX_SOCK_PATH_BUF bytes. False when PATH
+ * has no last component (ends in '/') or a part does not fit. */
+bool ctl_dir_split_path(const char *path, char *dir, char *base);
 
 /* Why a directory was not opened as trusted. */
 enum ctl_dir_refusal {
@@ -39,14 +41,26 @@ enum ctl_dir_refusal {
     CTL_DIR_OTHERS_CAN_WRITE, /* ours, but group or others may write */
 };
 
-/* Open the directory DIRPATH (O_NOFOLLOW) if it is trusted, without
- * logging anything. Returns the fd, or -1 with *WHY set (and errno, for
- * CTL_DIR_CANNOT_OPEN and CTL_DIR_CANNOT_STAT). */
+/* Open the directory DIRPATH (O_NOFOLLOW) if it is trusted. Returns the fd,
+ * or -1 with *WHY set (and errno, for CTL_DIR_CANNOT_OPEN and
+ * CTL_DIR_CANNOT_STAT). */
 int ctl_dir_open_trusted(const char *dirpath, enum ctl_dir_refusal *why);
 
-/* bind() said ENOENT for SOCKPATH: create its missing directory (mode 0700)
- * when the directory's parent exists and is trusted. True when the directory
- * now exists and a retry may succeed. Never changes an existing directory. */
-bool ctl_dir_create_missing(const char *sockpath);
+/* The same, but DIRPATH itself may be a symbolic link (the parent of a
+ * directory to create: a ~/.ssh kept in a dotfiles repository); the
+ * directory it resolves to must still be trusted. */
+int ctl_dir_open_trusted_parent(const char *dirpath, enum ctl_dir_refusal *why);
+
+/* Words for a refusal other than CTL_DIR_CANNOT_OPEN (ERR: errno). */
+const char *ctl_dir_refusal_text(enum ctl_dir_refusal why, int err);
+
+enum ctl_dir_made {
+    CTL_DIR_MADE,      /* created, mode 0700 whatever the umask */
+    CTL_DIR_WAS_THERE, /* a directory is there already */
+    CTL_DIR_NOT_MADE,  /* something else is there, or mkdir failed (errno) */
+};
+
+/* Create the directory LEAF in the trusted directory PFD. */
+enum ctl_dir_made ctl_dir_make_at(int pfd, const char *leaf);
 
 #endif

@@ -14,7 +14,7 @@
 
 #include "compat.h"
 #include "config.h"
-#include "ctldir.h"
+#include "trust.h"
 #include "log.h"
 #include "real.h"
 #include "repair.h"
@@ -381,7 +381,7 @@ static bool master_is_ours(int sock)
 static bool dir_is_trusted(void)
 {
     struct ctl_dir dir;
-    if (!ctl_dir_open(st.path, &dir))
+    if (!trust_open_dir(st.path, &dir))
         return false;
     ctl_dir_close(&dir);
     return true;

@@ -47,8 +47,15 @@ MUXFIX_EXPORT int link(const char *oldpath, const char *newpath)
 
 MUXFIX_EXPORT int unlink(const char *path)
 {
-    if (publish_unlink_is_foreign(path))
+    switch (publish_unlink_check(path)) {
+    case PUBLISH_UNLINK_SKIP:
         return 0;
+    case PUBLISH_UNLINK_REFUSE:
+        errno = EPERM;
+        return -1;
+    case PUBLISH_UNLINK_GO:
+        break;
+    }
     int ret = muxfix_real_unlink(path);
     if (ret == 0)
         publish_after_unlink(path);

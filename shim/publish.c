@@ -5,10 +5,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "compat.h"
 #include "log.h"
 #include "pattern.h"
+#include "sock.h"
+#include "util.h"
 
 /* ssh publishes one ControlPath per process; a few slots leave room for
  * programs that publish more. Further paths are simply not guarded. */
@@ -83,25 +86,74 @@ void publish_after_unlink(const char *path)
     errno = saved;
 }
 
-bool publish_unlink_is_foreign(const char *path)
+/* Sockets of other users this process refused to talk to: ssh with
+ * ControlMaster=auto unlinks a refused ControlPath ("Stale control socket,
+ * unlinking"); in a directory where it could, it must not remove another
+ * user's socket because muxfix called it refused. */
+#define REFUSED_SLOTS 4
+
+static struct published refused[REFUSED_SLOTS];
+static int nrefused;
+
+void publish_refuse_foreign(int fd, const char *path, unsigned uid)
+{
+    int saved = errno;
+    struct stat st;
+    int n = __atomic_load_n(&nrefused, __ATOMIC_ACQUIRE);
+
+    sock_reset(fd);
+    muxfix_log(MUXFIX_LOG_REPAIR,
+               "refused the control socket %s: its master runs as uid %u, not "
+               "as you (uid %u); ssh goes on without it", path, uid,
+               (unsigned)geteuid());
+    if (n < REFUSED_SLOTS && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+        st.st_uid != geteuid()) {
+        remember(&refused[n], &st);
+        strcpy(refused[n].path, path);
+        __atomic_store_n(&nrefused, n + 1, __ATOMIC_RELEASE);
+    }
+    errno = saved;
+}
+
+/* Is PATH a refused socket of another user, still in place? */
+static bool is_refused(const char *path)
+{
+    int n = __atomic_load_n(&nrefused, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        if (strcmp(refused[i].path, path) == 0 && lstat(path, &st) == 0 &&
+            is_remembered(&refused[i], &st))
+            return true;
+    }
+    return false;
+}
+
+enum publish_unlink publish_unlink_check(const char *path)
 {
     int n = __atomic_load_n(&nslots, __ATOMIC_ACQUIRE);
-    if (n == 0 || path == NULL)
-        return false;
+    if (path == NULL || (n == 0 && __atomic_load_n(&nrefused, __ATOMIC_ACQUIRE) == 0))
+        return PUBLISH_UNLINK_GO;
 
     int saved = errno;
-    bool foreign = false;
+    enum publish_unlink verdict = PUBLISH_UNLINK_GO;
     for (int i = 0; i < n; i++) {
         struct stat st;
         if (strcmp(slots[i].path, path) != 0)
             continue;
-        foreign = lstat(path, &st) == 0 && !is_remembered(&slots[i], &st);
-        if (foreign)
+        if (lstat(path, &st) == 0 && !is_remembered(&slots[i], &st)) {
+            verdict = PUBLISH_UNLINK_SKIP;
             muxfix_log(MUXFIX_LOG_REPAIR,
                        "did not remove %s at exit: it is no longer the socket "
                        "this master published (a newer master owns it)", path);
+        }
         break;
     }
+    if (verdict == PUBLISH_UNLINK_GO && is_refused(path)) {
+        verdict = PUBLISH_UNLINK_REFUSE;
+        muxfix_log(MUXFIX_LOG_DECISION,
+                   "did not let ssh remove %s: it is another user's socket",
+                   path);
+    }
     errno = saved;
-    return foreign;
+    return verdict;
 }

@@ -1,4 +1,5 @@
-/* publish.h: a master removes only the socket it published.
+/* publish.h: what a process may unlink: a master removes only the socket
+ * it published, and nobody removes another user's socket muxfix refused.
  *
  * At exit, on -O stop and in fatal cleanup an OpenSSH master unlink()s its
  * ControlPath by name, without checking that the path still holds its own
@@ -18,8 +19,22 @@ void publish_record(const char *path);
  * published socket was linked from, refresh what is remembered of it. */
 void publish_after_unlink(const char *path);
 
-/* Should unlink(PATH) be skipped because PATH now holds someone else's
- * socket? Only true for a path this process published. Keeps errno. */
-bool publish_unlink_is_foreign(const char *path);
+/* FD got connected to the managed PATH, whose listener runs as UID, not as
+ * us: log it, turn FD back into an unconnected socket, and remember the
+ * socket so that this process never unlinks it (ssh with ControlMaster=auto
+ * unlinks a path that refused it). Keeps errno. */
+void publish_refuse_foreign(int fd, const char *path, unsigned uid);
+
+enum publish_unlink {
+    PUBLISH_UNLINK_GO,     /* unlink it */
+    PUBLISH_UNLINK_SKIP,   /* a path this process published now holds a
+                              newer master's socket: skip, report success */
+    PUBLISH_UNLINK_REFUSE, /* another user's socket this process refused:
+                              skip, fail with EPERM */
+};
+
+/* What unlink(PATH) should do in this process. Keeps errno. Processes that
+ * published and refused nothing pay two atomic loads. */
+enum publish_unlink publish_unlink_check(const char *path);
 
 #endif

@@ -3,18 +3,19 @@
 
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "classify.h"
 #include "config.h"
 #include "crowd.h"
-#include "ctldir.h"
 #include "follow.h"
 #include "hello.h"
 #include "log.h"
 #include "publish.h"
 #include "real.h"
 #include "reap.h"
+#include "sock.h"
+#include "trust.h"
+#include "util.h"
 
 /* The managed path of ADDR, into PATH; NULL config when not managed. */
 static const struct muxfix_config *managed(const struct sockaddr *addr,
@@ -30,7 +31,7 @@ static const struct muxfix_config *managed(const struct sockaddr *addr,
 /* A master that closes on us before its hello is going away; a new one (or
  * none, and a clean path) is usually a few milliseconds behind. */
 #define HELLO_CLOSED_RETRIES 3
-#define HELLO_CLOSED_PAUSE_NS 20000000L
+#define HELLO_CLOSED_PAUSE_MS 20
 
 /* The connect to PATH failed with errno ECONNREFUSED or ENOENT: remove a
  * dead socket, retry, and if no master is there, see whether one is coming. */
@@ -71,6 +72,15 @@ static int connect_managed(const struct muxfix_config *cfg, int fd,
             ret = connect_again(cfg, fd, addr, len, path);
         if (ret != 0)
             return ret;
+        /* Plain ssh talks to whoever listens at its ControlPath: in a
+         * sticky /tmp another user can be there first, and would get the
+         * command, its stdin, stdout and stderr. */
+        uid_t uid;
+        if (!sock_peer_is_ours(fd, &uid)) {
+            publish_refuse_foreign(fd, path, (unsigned)uid);
+            errno = ECONNREFUSED;
+            return -1;
+        }
         switch (hello_check(cfg, fd, path)) {
         case HELLO_OK:
             return 0;
@@ -92,8 +102,7 @@ static int connect_managed(const struct muxfix_config *cfg, int fd,
             errno = ECONNREFUSED;
             return -1;
         }
-        const struct timespec pause = {.tv_nsec = HELLO_CLOSED_PAUSE_NS};
-        nanosleep(&pause, NULL);
+        util_pause_ms(HELLO_CLOSED_PAUSE_MS);
         ret = muxfix_real_connect(fd, addr, len);
     }
 }
@@ -148,7 +157,7 @@ int repair_after_bind(int fd, const struct sockaddr *addr, socklen_t len,
     else if (saved == ENOENT)
         /* Plain ssh: "unix_listener: cannot bind to path P: No such file or
          * directory", exit 255. */
-        retry = ctl_dir_create_missing(path);
+        retry = trust_create_missing_dir(path);
     if (!retry) {
         errno = saved;
         return ret;

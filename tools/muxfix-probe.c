@@ -12,6 +12,8 @@
  *         foreign        a socket owned by another user (not probed)
  *         unknown:ENAME  a socket of ours, connect() failed with ENAME
  *                        (EAGAIN: full backlog, a master is there but busy)
+ *         locked:WHY     dead, but the directory's removal lock could not
+ *                        be had: "held" (for 2 s) or "foreign-lock"
  *
  *   muxfix-probe --remove-if-dead PATH
  *       removes PATH only when it is a confirmed-dead socket of ours in a
@@ -26,7 +28,7 @@
  *
  * Exit 2 on a usage error, 1 when the answer could not be printed.
  *
- * The judgement is the library's own (shim/reap.c reap_judge_path(), with
+ * The judgement is the library's own (shim/reap.c judge_path(), with
  * shim/ctldir.c for the directory), linked in from the same source files:
  * the probe and the library cannot drift apart. MUXFIX_PATH does not apply:
  * the probe judges whatever path it is given and sweeps nothing.
@@ -37,28 +39,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
-#include "log.h"
-#include "reap.h"
+#include "judge.h"
 
 #define EXIT_USAGE 2
 #define EXIT_OUTPUT 1
-
-/* The probe is not the preloaded library: it has no MUXFIX_* configuration
- * (so no variable, valid or not, changes what it does or prints) and no log
- * (it answers in one word). These stand in for shim/config.c and shim/log.c.
- * NULL is the library's own "configuration not read" answer, on which every
- * caller passes through; reap_judge_path() never asks. */
-const struct muxfix_config *muxfix_config(void)
-{
-    return NULL;
-}
-
-void muxfix_log(int level, const char *fmt, ...)
-{
-    (void)level;
-    (void)fmt;
-}
 
 static const char *errno_word(int err)
 {
@@ -66,16 +50,18 @@ static const char *errno_word(int err)
     return name != NULL ? name : "EUNKNOWN";
 }
 
-static int report(const struct reap_verdict *v)
+static int report(const struct judge_verdict *v)
 {
-    const char *word = reap_verdict_word(v->kind);
+    const char *word = judge_verdict_word(v->kind);
     const char *detail = NULL;
     int rc;
 
     if (v->kind == VERDICT_UNKNOWN)
         detail = errno_word(v->err);
     else if (v->kind == VERDICT_UNTRUSTED_DIR)
-        detail = v->why != NULL ? v->why : errno_word(v->err);
+        detail = v->detail != NULL ? v->detail : errno_word(v->err);
+    else if (v->kind == VERDICT_LOCKED)
+        detail = v->detail;
     if (v->left_at[0] != '\0')
         (void)fprintf(stderr, "muxfix-probe: left the entry at %s (its name was "
                       "taken meanwhile)\n", v->left_at);
@@ -85,10 +71,10 @@ static int report(const struct reap_verdict *v)
     return 0;
 }
 
-static int judge(const char *path, enum reap_mode mode)
+static int judge(const char *path, enum judge_mode mode)
 {
-    struct reap_verdict v;
-    reap_judge_path(path, mode, &v);
+    struct judge_verdict v;
+    judge_path(path, mode, &v);
     return report(&v);
 }
 
@@ -101,12 +87,12 @@ static int usage(void)
 int main(int argc, char **argv)
 {
     if (argc == 2 && argv[1][0] != '-')
-        return judge(argv[1], REAP_PROBE_ONLY);
+        return judge(argv[1], JUDGE_PROBE_ONLY);
     if (argc == 3 && strcmp(argv[1], "--remove-if-dead") == 0)
-        return judge(argv[2], REAP_REMOVE_IF_DEAD);
+        return judge(argv[2], JUDGE_REMOVE_IF_DEAD);
     if (argc == 3 && strcmp(argv[1], "--check-removable") == 0)
-        return judge(argv[2], REAP_CHECK_ONLY);
+        return judge(argv[2], JUDGE_CHECK_ONLY);
     if (argc == 3 && strcmp(argv[1], "--") == 0)
-        return judge(argv[2], REAP_PROBE_ONLY);
+        return judge(argv[2], JUDGE_PROBE_ONLY);
     return usage();
 }
