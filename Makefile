@@ -35,7 +35,7 @@ LDLIBS_LIB :=
 SHIM_SRC := $(wildcard shim/*.c)
 SHIM_HDR := $(wildcard shim/*.h)
 LIB      := $(BUILD)/libmuxfix.so
-PROGS    := $(BUILD)/mksock $(BUILD)/errno_table $(BUILD)/pattern_test $(BUILD)/race $(BUILD)/symlink_swap $(BUILD)/threads $(BUILD)/dyingmaster $(BUILD)/talk
+PROGS    := $(BUILD)/mksock $(BUILD)/errno_table $(BUILD)/pattern_test $(BUILD)/race $(BUILD)/symlink_swap $(BUILD)/threads $(BUILD)/dyingmaster $(BUILD)/talk $(BUILD)/fakemaster $(BUILD)/dirswap
 
 # The muxfix command's helper (liveness probe, safe removal); installed.
 PROBE    := $(BUILD)/muxfix-probe
