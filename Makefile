@@ -35,13 +35,15 @@ LDLIBS_LIB :=
 SHIM_SRC := $(wildcard shim/*.c)
 SHIM_HDR := $(wildcard shim/*.h)
 LIB      := $(BUILD)/libmuxfix.so
-PROGS    := $(BUILD)/mksock $(BUILD)/errno_table $(BUILD)/pattern_test $(BUILD)/race $(BUILD)/symlink_swap $(BUILD)/threads $(BUILD)/dyingmaster $(BUILD)/talk $(BUILD)/fakemaster $(BUILD)/dirswap
+# Every tests/progs/*.c is a test program (special rules below for some).
+PROGS    := $(patsubst tests/progs/%.c,$(BUILD)/%,$(wildcard tests/progs/*.c)) \
+            $(BUILD)/logfile_check_walk
 
 # The muxfix command's helper (liveness probe, safe removal); installed.
 PROBE    := $(BUILD)/muxfix-probe
 
 # The pieces of the library the unit tests link directly.
-UNIT_SRC := shim/pattern.c shim/config.c shim/log.c shim/classify.c
+UNIT_SRC := shim/pattern.c shim/config.c shim/log.c shim/logfile.c shim/real.c shim/classify.c
 
 .PHONY: all test valgrind demo clean bench
 
@@ -69,6 +71,14 @@ $(BUILD)/bench-%: bench/%.c | $(BUILD)
 
 $(BUILD)/pattern_test: tests/progs/pattern_test.c $(UNIT_SRC) $(SHIM_HDR) | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -Ishim -o $@ $< $(UNIT_SRC)
+
+# The log file's safe open, as built into the library and as built for a
+# kernel without openat2.
+$(BUILD)/logfile_check: tests/progs/logfile_check.c shim/logfile.c $(SHIM_HDR) | $(BUILD)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -Ishim -o $@ $< shim/logfile.c
+
+$(BUILD)/logfile_check_walk: tests/progs/logfile_check.c shim/logfile.c $(SHIM_HDR) | $(BUILD)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -DMUXFIX_LOGFILE_WALK_ONLY -Ishim -o $@ $< shim/logfile.c
 
 $(BUILD)/threads: tests/progs/threads.c | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -pthread -o $@ $<

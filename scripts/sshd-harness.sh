@@ -224,8 +224,9 @@ mf_harness_start() {
 	# /root): the library and test programs are used from a copy in MF_TMP.
 	local build=${MUXFIX_TEST_BUILD:-$MF_REPO/build}
 	mkdir -m 0755 "$MF_TMP/bin"
-	for f in libmuxfix.so mksock errno_table pattern_test race muxfix-probe symlink_swap threads dyingmaster talk fakemaster dirswap; do
-		if [[ -e $build/$f ]]; then install -m 0755 "$build/$f" "$MF_TMP/bin/$f"; fi
+	# Every program of the build (the library, muxfix-probe, tests/progs).
+	for f in "$build"/*; do
+		if [[ -f $f && -x $f ]]; then install -m 0755 "$f" "$MF_TMP/bin/${f##*/}"; fi
 	done
 	MF_MKSOCK="$MF_TMP/bin/mksock"
 	MF_BIN="$MF_TMP/bin"

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,11 +9,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/auxv.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "logfile.h"
 #include "pattern.h"
+#include "real.h"
 
 enum { CONFIG_UNREAD, CONFIG_READING, CONFIG_READY };
 
@@ -27,19 +26,36 @@ static int config_state = CONFIG_UNREAD;
 #define WARN_LINE_MAX 512
 /* Longest "~user" name accepted (Linux user names are at most 32 bytes). */
 #define USER_NAME_MAX 256
-/* The log file is private to the user, like ssh's own files. */
-#define LOG_FILE_MODE (S_IRUSR | S_IWUSR)
+/* "owned by another user (uid 4294967295)" and the like. */
+#define LOG_REASON_MAX 64
+
+/* Written here rather than through log.h: the log reads this configuration,
+ * so the configuration does not use the log. */
+static void write_stderr_line(const char *line, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = muxfix_real_write(STDERR_FILENO, line, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        line += n;
+        len -= (size_t)n;
+    }
+}
 
 __attribute__((format(printf, 1, 2))) static void config_warn(const char *fmt,
                                                               ...)
 {
     char line[WARN_LINE_MAX];
+    int saved = errno;
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     if (n > 0)
-        muxfix_write_stderr(line);
+        write_stderr_line(line, strnlen(line, sizeof line));
+    errno = saved;
 }
 
 /* ssh expands '~' with the passwd entry of the real uid, not $HOME. */
@@ -201,21 +217,6 @@ static bool read_disable(void)
     return true;
 }
 
-int muxfix_open_log(const char *path)
-{
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-                            O_NOCTTY | O_NONBLOCK, LOG_FILE_MODE);
-    if (fd < 0)
-        return -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        errno = EINVAL;
-        return -1;
-    }
-    return fd;
-}
-
 static void read_log(struct muxfix_config *cfg)
 {
     const char *value = getenv("MUXFIX_LOG");
@@ -227,13 +228,15 @@ static void read_log(struct muxfix_config *cfg)
                     "stderr\n", value, "path too long");
         return;
     }
-    int fd = muxfix_open_log(value);
+    /* Checked once here so that an unusable file gets its one line; each
+     * log line opens it again with the same checks (log.c). */
+    struct muxfix_logfile_verdict why;
+    int fd = muxfix_open_log(value, &why);
     if (fd < 0) {
-        const char *why = errno == ELOOP    ? "it is a symbolic link"
-                          : errno == EINVAL ? "not a regular file"
-                                            : strerror(errno);
+        char reason[LOG_REASON_MAX];
         config_warn("muxfix: cannot log to MUXFIX_LOG='%.200s' (%s); logging "
-                    "to stderr\n", value, why);
+                    "to stderr\n", value,
+                    muxfix_logfile_reason(&why, reason, sizeof reason));
         return;
     }
     close(fd);

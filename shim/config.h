@@ -8,7 +8,9 @@
  *                      that is becoming the master (default 10000; 0 off)
  *   MUXFIX_VERBOSE     0 silent, 1 a line per repair or refusal, 2 every
  *                      decision
- *   MUXFIX_LOG         append log lines to this file instead of stderr
+ *   MUXFIX_LOG         append log lines to this file instead of stderr: a
+ *                      regular file of ours, no symbolic link anywhere in
+ *                      its path (logfile.h)
  *   MUXFIX_DISABLE     1 makes the library inert
  *
  * A bad value is reported in one line on stderr and its default used. */
@@ -58,9 +60,5 @@ const struct muxfix_config *muxfix_config(void);
  * a short reason. Exposed for the unit tests. */
 const char *muxfix_parse_patterns(struct muxfix_config *cfg, const char *value,
                                   const char *home);
-
-/* Open the log file for one append (O_NOFOLLOW, never blocks on a FIFO,
- * regular files only). Returns an fd or -1 with errno set. */
-int muxfix_open_log(const char *path);
 
 #endif

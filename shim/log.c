@@ -4,10 +4,11 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "logfile.h"
+#include "real.h"
 
 /* One line of log; longer messages are cut, never split. */
 #define LOG_LINE_MAX 1024
@@ -15,7 +16,7 @@
 static void write_all(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
-        ssize_t n = write(fd, buf, len);
+        ssize_t n = muxfix_real_write(fd, buf, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -23,13 +24,6 @@ static void write_all(int fd, const char *buf, size_t len)
         buf += n;
         len -= (size_t)n;
     }
-}
-
-void muxfix_write_stderr(const char *line)
-{
-    int saved = errno;
-    write_all(STDERR_FILENO, line, strlen(line));
-    errno = saved;
 }
 
 void muxfix_log(int level, const char *fmt, ...)
@@ -52,8 +46,10 @@ void muxfix_log(int level, const char *fmt, ...)
 
     /* The file is opened for each line: hosts such as ssh close every fd they
      * did not open themselves (closefrom), and a cached fd could by then be
-     * one of theirs. */
-    int fd = cfg->log_to_file ? muxfix_open_log(cfg->log_path) : -1;
+     * one of theirs. Each open checks the file again (logfile.h): one
+     * swapped in by another user since the configuration was read is
+     * refused, and the line goes to stderr without a word, never to it. */
+    int fd = cfg->log_to_file ? muxfix_open_log(cfg->log_path, NULL) : -1;
     write_all(fd >= 0 ? fd : STDERR_FILENO, line, len);
     if (fd >= 0)
         close(fd);

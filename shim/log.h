@@ -1,6 +1,8 @@
-/* log.h: "muxfix: " lines on stderr or in MUXFIX_LOG. Every function keeps
- * errno as it found it; a line is formatted on the stack and written with one
- * write(2), so lines from parallel processes do not interleave. */
+/* log.h: "muxfix: " lines on stderr or in MUXFIX_LOG (opened for each line
+ * through logfile.h, which refuses a file that is not ours). Every function
+ * keeps errno as it found it; a line is formatted on the stack and written
+ * with one write(2) (the real one, not our wrapper), so lines from parallel
+ * processes do not interleave. */
 #ifndef MUXFIX_LOG_H
 #define MUXFIX_LOG_H
 
@@ -12,8 +14,5 @@
  * prefix) when MUXFIX_VERBOSE is at least LEVEL. */
 void muxfix_log(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-
-/* Write a complete line to stderr (configuration warnings). */
-void muxfix_write_stderr(const char *line);
 
 #endif

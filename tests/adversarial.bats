@@ -260,8 +260,8 @@ pad_path() {
 }
 
 # (MUXFIX_LOG: directory, symlink and a FIFO without a reader are in
-# tests/config.bats.)
-@test "MUXFIX_LOG a file we cannot write (root's, 0600): one line, stderr used, file untouched" {
+# tests/config.bats; another user's files and links in tests/hostile_log.bats.)
+@test "MUXFIX_LOG another user's file we cannot write (root's, 0600): one line, stderr used, file untouched" {
 	[[ $EUID -eq 0 ]] || skip "needs root to own the log file"
 	printf 'root only\n' >"$T/root.log"
 	chmod 0600 "$T/root.log"
@@ -269,7 +269,9 @@ pad_path() {
 	mf_dead_socket "$T/cm"
 	run no_master mf_mux_ssh "$T/cm"
 	assert_status 0
-	assert_contains "$output" "muxfix: cannot log to MUXFIX_LOG='$T/root.log' (Permission denied); logging to stderr"
+	# The open fails (EACCES); the warning names the reason that matters:
+	# even writable, another user's file would be refused.
+	assert_contains "$output" "muxfix: cannot log to MUXFIX_LOG='$T/root.log' (owned by another user (uid 0)); logging to stderr"
 	assert_contains "$output" "muxfix: removed dead control socket $T/cm"
 	refute_exists "$T/cm"
 	assert_equal "root only" "$(cat "$T/root.log")"

@@ -87,11 +87,12 @@ stale_no_master() { # RUNNER PATH: a dead socket at PATH, ssh with ControlMaster
 	ln -s "$T/target" "$T/link"
 	local log why
 	for log in "$T" "$T/link" "$T/fifo"; do
+		why="not a regular file"
+		[[ $log != "$T/link" ]] || why="a symbolic link in its path"
 		mf_dead_socket "$T/cm"
 		MUXFIX_LOG=$log run mf_mux timeout 20 ssh -F "$MF_SSH_CONFIG" -o ControlMaster=no -o ControlPath="$T/cm" testhost echo ok
 		assert_status 0
-		assert_contains "$output" "muxfix: cannot log to MUXFIX_LOG='$log'"
-		assert_contains "$output" "logging to stderr"
+		assert_contains "$output" "muxfix: cannot log to MUXFIX_LOG='$log' ($why); logging to stderr"
 		assert_contains "$output" "muxfix: removed dead control socket $T/cm"
 		refute_exists "$T/cm"
 	done

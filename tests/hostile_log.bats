@@ -1,0 +1,176 @@
+#!/usr/bin/env bats
+# MUXFIX_LOG where another local user can reach it. Two unprivileged users:
+# the victim (MF_USER) runs ssh through the library with MUXFIX_LOG set, the
+# attacker (MF_OTHER, mf_as_other) prepares files and links in directories
+# both can reach (mf_shared_dir). The victim's log lines go to a regular file
+# the victim owns, reached without a symbolic link, or to stderr; never into
+# a file or a directory of the attacker's. The repair happens either way.
+load helpers
+
+setup() {
+	mf_setup
+	[[ -n ${MF_OTHER:-} ]] || skip "needs root for the second user"
+	export MUXFIX_PATH="$T/*" MUXFIX_VERBOSE=1
+	REPAIRED="muxfix: removed dead control socket $T/cm (no master listening; connect was refused)"
+}
+
+no_master() { # RUNNER [ssh options]: ssh with ControlMaster=no on $T/cm
+	local runner=$1
+	shift
+	"$runner" "$@" -o ControlMaster=no -o ControlPath="$T/cm" testhost echo ok
+}
+
+# refused LOG REASON: after `run`, ssh worked, the socket was repaired, and
+# stderr had exactly one warning, for LOG with REASON, and the repair line.
+refused() {
+	assert_status 0
+	assert_contains "$output" "muxfix: cannot log to MUXFIX_LOG='$1' ($2); logging to stderr"
+	assert_equal 1 "$(grep -c '^muxfix: cannot log' <<<"$output")"
+	assert_contains "$output" "$REPAIRED"
+	refute_exists "$T/cm"
+}
+
+@test "the attacker's 0666 file in a sticky shared directory: refused in one line, not written" {
+	local s
+	s=$(mf_shared_dir tmp 1777)
+	mf_as_other sh -c "umask 0 && : >'$s/muxfix.log'"
+	assert_mode "$s/muxfix.log" 666
+	mf_dead_socket "$T/cm"
+	MUXFIX_LOG="$s/muxfix.log" run no_master mf_mux_ssh
+	refused "$s/muxfix.log" "owned by another user (uid $MF_OTHER_UID)"
+	assert_equal "" "$(cat "$s/muxfix.log")"
+	assert_owner "$s/muxfix.log" "$MF_OTHER"
+}
+
+@test "a symbolic link as a directory of the path (to the attacker's or the victim's directory): refused, nothing written through it" {
+	local s
+	s=$(mf_shared_dir tmp 1777)
+	mf_as_other mkdir -m 0777 "$s/drop" "$s/drop/sub"
+	mf_as_other ln -s "$s/drop" "$s/logs"   # the parent
+	mf_as_other ln -s "$T" "$s/mine"        # the victim's own directory
+	local log
+	for log in "$s/logs/muxfix.log" "$s/logs/sub/muxfix.log" "$s/mine/muxfix.log"; do
+		mf_dead_socket "$T/cm"
+		MUXFIX_LOG=$log run no_master mf_mux_ssh
+		refused "$log" "a symbolic link in its path"
+	done
+	refute_exists "$s/drop/muxfix.log"
+	refute_exists "$s/drop/sub/muxfix.log"
+	refute_exists "$T/muxfix.log"
+}
+
+@test "a second hard link to one of the victim's files: refused, the file unchanged" {
+	# protected_hardlinks stops an attacker linking to a file they cannot
+	# write; root plays one on a system without it.
+	local s
+	s=$(mf_shared_dir tmp 1777)
+	mf_as_user sh -c "echo keep >'$T/important'"
+	ln "$T/important" "$s/muxfix.log"
+	mf_dead_socket "$T/cm"
+	MUXFIX_LOG="$s/muxfix.log" run no_master mf_mux_ssh
+	refused "$s/muxfix.log" "it has other hard links"
+	assert_equal "keep" "$(cat "$T/important")"
+}
+
+# swap_hook: an ssh config that runs $T/hook (Match exec) while ssh reads its
+# configuration: after the library read MUXFIX_LOG, before the mux client
+# connects. The hook says "started" and waits (bounded) for "go".
+swap_hook() {
+	cat >"$T/hook" <<-EOF
+		#!/bin/sh
+		unset LD_PRELOAD
+		: >"$T/started"
+		i=0
+		while [ ! -e "$T/go" ] && [ \$i -lt 200 ]; do sleep 0.05; i=\$((i + 1)); done
+		exit 1
+	EOF
+	{
+		printf 'Match exec "sh %s/hook"\n' "$T"
+		cat "$MF_SSH_CONFIG"
+	} >"$T/ssh_config"
+	chmod 0644 "$T/hook" "$T/ssh_config"
+}
+
+@test "the file swapped by the attacker after startup: the line goes to stderr, silently, not to their file" {
+	local d pid
+	d=$(mf_shared_dir drop 0777 "$MF_OTHER") # theirs, writable by all
+	swap_hook
+	mf_dead_socket "$T/cm"
+	MUXFIX_LOG="$d/muxfix.log" mf_mux ssh -F "$T/ssh_config" -o ControlMaster=no -o ControlPath="$T/cm" testhost echo ok >"$T/out" 2>&1 3>&- &
+	pid=$!
+	mf_wait_for 10 test -e "$T/started" || _mf_fail "the hook did not run: $(cat "$T/out")"
+	# Startup: the library made the file, the victim's.
+	assert_owner "$d/muxfix.log" "$MF_USER"
+	mf_as_other sh -c "mv '$d/muxfix.log' '$d/theirs.old' && umask 0 && : >'$d/muxfix.log'"
+	touch "$T/go"
+	local rc=0
+	wait "$pid" || rc=$?
+	output=$(cat "$T/out")
+	status=$rc
+	assert_status 0
+	assert_contains "$output" "$REPAIRED"
+	refute_contains "$output" "cannot log"
+	refute_exists "$T/cm"
+	assert_equal "" "$(cat "$d/muxfix.log")"
+	assert_owner "$d/muxfix.log" "$MF_OTHER"
+}
+
+@test "the victim's own log file, in their directory and in a shared sticky one: gets the lines" {
+	local s log
+	s=$(mf_shared_dir tmp 1777)
+	for log in "$T/muxfix.log" "$s/muxfix.log"; do
+		mf_dead_socket "$T/cm"
+		MUXFIX_LOG=$log run no_master mf_mux_ssh
+		assert_status 0
+		assert_equal "ok" "$output"
+		assert_equal "$REPAIRED" "$(cat "$log")"
+		assert_owner "$log" "$MF_USER"
+		assert_mode "$log" 600
+		refute_exists "$T/cm"
+	done
+}
+
+@test "openat2 and the component walk (kernels before 5.6) open and refuse the same paths" {
+	local s
+	s=$(mf_shared_dir tmp 1777)
+	mf_as_other sh -c "umask 0 && : >'$s/theirs.log' && mkdir -m 0777 '$s/drop' '$s/drop/sub'"
+	mf_as_other ln -s "$s/drop" "$s/logs"
+	mf_as_user sh -c "mkdir -m 0700 '$T/d' && mkdir -m 0300 '$T/search-only' &&
+		: >'$T/own' && ln -s '$T/own' '$T/own-link' && ln -s '$T/d' '$T/d-link' &&
+		mkfifo '$T/fifo' && : >'$T/twice' && ln '$T/twice' '$T/d/twice'"
+	local -a paths=(
+		"$T/new.log" new-relative.log "$T//d/./../d/new.log" "$T/search-only/new.log"
+		"$s/theirs.log" "$s/logs/x.log" "$s/logs/sub/x.log" "$T/own-link"
+		"$T/d-link/x.log" "$T/d" "$T/fifo" "$T/twice" "$T/none/x.log"
+	)
+	local expected
+	expected=$(
+		cat <<-EOF
+			$T/new.log: opened
+			new-relative.log: opened
+			$T//d/./../d/new.log: opened
+			$T/search-only/new.log: opened
+			$s/theirs.log: refused (owned by another user (uid $MF_OTHER_UID))
+			$s/logs/x.log: refused (a symbolic link in its path)
+			$s/logs/sub/x.log: refused (a symbolic link in its path)
+			$T/own-link: refused (a symbolic link in its path)
+			$T/d-link/x.log: refused (a symbolic link in its path)
+			$T/d: refused (not a regular file)
+			$T/fifo: refused (not a regular file)
+			$T/twice: refused (it has other hard links)
+			$T/none/x.log: refused (No such file or directory)
+		EOF
+	)
+	local prog
+	for prog in logfile_check logfile_check_walk; do
+		run mf_as_user "$MF_BIN/$prog" "${paths[@]}"
+		assert_status 0
+		assert_equal "$expected" "$output"
+	done
+	assert_equal "logfile_check
+logfile_check" "$(cat "$T/search-only/new.log")"
+	assert_equal "" "$(cat "$s/theirs.log")"
+	refute_exists "$s/drop/x.log"
+	refute_exists "$s/drop/sub/x.log"
+	assert_equal "" "$(cat "$T/own")"
+}
