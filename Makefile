@@ -35,7 +35,7 @@ LDLIBS_LIB :=
 SHIM_SRC := $(wildcard shim/*.c)
 SHIM_HDR := $(wildcard shim/*.h)
 LIB      := $(BUILD)/libmuxfix.so
-PROGS    := $(BUILD)/mksock $(BUILD)/errno_table $(BUILD)/pattern_test $(BUILD)/race $(BUILD)/symlink_swap $(BUILD)/threads $(BUILD)/dyingmaster $(BUILD)/talk
+PROGS    := $(BUILD)/mksock $(BUILD)/errno_table $(BUILD)/pattern_test $(BUILD)/muxrec_test $(BUILD)/race $(BUILD)/symlink_swap $(BUILD)/threads $(BUILD)/dyingmaster $(BUILD)/talk
 
 # The muxfix command's helper (liveness probe, safe removal); installed.
 PROBE    := $(BUILD)/muxfix-probe
@@ -70,6 +70,10 @@ $(BUILD)/bench-%: bench/%.c | $(BUILD)
 
 $(BUILD)/pattern_test: tests/progs/pattern_test.c $(UNIT_SRC) $(SHIM_HDR) | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -Ishim -o $@ $< $(UNIT_SRC)
+
+# The handshake record is pure: its tests link it alone.
+$(BUILD)/muxrec_test: tests/progs/muxrec_test.c shim/muxrec.c shim/muxrec.h | $(BUILD)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -Ishim -o $@ $< shim/muxrec.c
 
 $(BUILD)/threads: tests/progs/threads.c | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -pthread -o $@ $<
@@ -111,7 +115,7 @@ bench: $(LIB) $(BUILD)/mksock $(BENCH_PROGS)
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := build/fuzz
-FUZZ_TARGETS := pattern_fuzz classify_fuzz config_fuzz
+FUZZ_TARGETS := pattern_fuzz classify_fuzz config_fuzz muxrec_fuzz
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE $(WARN) -fno-strict-aliasing -g -O1 \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer -Ishim
@@ -119,6 +123,10 @@ FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE $(WARN) -fno-strict-aliasing -g -O1 \
 $(FUZZ_DIR)/pattern_fuzz: fuzz/pattern_fuzz.c shim/pattern.c $(SHIM_HDR)
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< shim/pattern.c
+
+$(FUZZ_DIR)/muxrec_fuzz: fuzz/muxrec_fuzz.c shim/muxrec.c shim/muxrec.h
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< shim/muxrec.c
 
 $(FUZZ_DIR)/%_fuzz: fuzz/%_fuzz.c $(UNIT_SRC) $(SHIM_HDR)
 	@mkdir -p $(FUZZ_DIR)
