@@ -10,6 +10,8 @@
  *                      decision
  *   MUXFIX_LOG         append log lines to this file instead of stderr
  *   MUXFIX_DISABLE     1 makes the library inert
+ *   MUXFIX_REPLAY      0 turns off following a client's mux handshake and
+ *                      replaying it to a new master (follow.h); default 1
  *
  * A bad value is reported in one line on stderr and its default used. */
 #ifndef MUXFIX_CONFIG_H
@@ -39,6 +41,7 @@ struct muxfix_config {
     int verbose;
     int timeout_ms;
     int wait_ms;
+    bool replay; /* MUXFIX_REPLAY */
     bool log_to_file;
     char log_path[PATH_MAX];
     size_t npatterns;

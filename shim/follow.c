@@ -109,11 +109,13 @@ static ssize_t finish(ssize_t ret, bool success, int entry)
 void follow_start(int fd, const struct sockaddr *addr, socklen_t len,
                   const char *path, follow_reconnect_fn *reconnect)
 {
+    const struct muxfix_config *cfg = muxfix_config();
     struct stat sb;
     int type = 0;
     socklen_t tlen = sizeof type;
 
-    if (reconnect == NULL || len > sizeof followed.addr ||
+    if (cfg == NULL || !cfg->replay || reconnect == NULL ||
+        len > sizeof followed.addr ||
         __atomic_exchange_n(&followed.busy, 1, __ATOMIC_ACQUIRE) != 0)
         return;
     stop_following();

@@ -36,7 +36,8 @@
  * -O stop, -O proxy and anything unknown end the following at once and go
  * through untouched. A call on any other descriptor costs one atomic load.
  * What is recorded and what may be replayed is decided in muxrec.h; this
- * file does the calls. */
+ * file does the calls. MUXFIX_REPLAY=0 turns all of it off: the calls on a
+ * client's connection are then never looked at, as without the library. */
 #ifndef MUXFIX_FOLLOW_H
 #define MUXFIX_FOLLOW_H
 
@@ -62,7 +63,7 @@ typedef int follow_reconnect_fn(int fd, const struct sockaddr *addr,
 
 /* FD just connected to the managed control socket PATH (ADDR, LEN), and the
  * master said hello: follow it, reconnecting with RECONNECT if its master
- * goes away. */
+ * goes away. Does nothing when MUXFIX_REPLAY=0. */
 void follow_start(int fd, const struct sockaddr *addr, socklen_t len,
                   const char *path, follow_reconnect_fn *reconnect);
 
