@@ -80,6 +80,10 @@ $(BUILD)/logfile_check: tests/progs/logfile_check.c shim/logfile.c $(SHIM_HDR) |
 $(BUILD)/logfile_check_walk: tests/progs/logfile_check.c shim/logfile.c $(SHIM_HDR) | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -DMUXFIX_LOGFILE_WALK_ONLY -Ishim -o $@ $< shim/logfile.c
 
+# The handshake record is pure: its tests link it alone.
+$(BUILD)/muxrec_test: tests/progs/muxrec_test.c shim/muxrec.c shim/muxrec.h | $(BUILD)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -Ishim -o $@ $< shim/muxrec.c
+
 $(BUILD)/threads: tests/progs/threads.c | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -pthread -o $@ $<
 
@@ -120,7 +124,7 @@ bench: $(LIB) $(BUILD)/mksock $(BENCH_PROGS)
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := build/fuzz
-FUZZ_TARGETS := pattern_fuzz classify_fuzz config_fuzz
+FUZZ_TARGETS := pattern_fuzz classify_fuzz config_fuzz muxrec_fuzz
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE $(WARN) -fno-strict-aliasing -g -O1 \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer -Ishim
@@ -128,6 +132,10 @@ FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE $(WARN) -fno-strict-aliasing -g -O1 \
 $(FUZZ_DIR)/pattern_fuzz: fuzz/pattern_fuzz.c shim/pattern.c $(SHIM_HDR)
 	@mkdir -p $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< shim/pattern.c
+
+$(FUZZ_DIR)/muxrec_fuzz: fuzz/muxrec_fuzz.c shim/muxrec.c shim/muxrec.h
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< shim/muxrec.c
 
 $(FUZZ_DIR)/%_fuzz: fuzz/%_fuzz.c $(UNIT_SRC) $(SHIM_HDR)
 	@mkdir -p $(FUZZ_DIR)

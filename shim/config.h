@@ -12,6 +12,8 @@
  *                      regular file of ours, no symbolic link anywhere in
  *                      its path (logfile.h)
  *   MUXFIX_DISABLE     1 makes the library inert
+ *   MUXFIX_REPLAY      0 turns off following a client's mux handshake and
+ *                      replaying it to a new master (follow.h); default 1
  *
  * A bad value is reported in one line on stderr and its default used. */
 #ifndef MUXFIX_CONFIG_H
@@ -41,6 +43,7 @@ struct muxfix_config {
     int verbose;
     int timeout_ms;
     int wait_ms;
+    bool replay; /* MUXFIX_REPLAY */
     bool log_to_file;
     char log_path[PATH_MAX];
     size_t npatterns;

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,44 +15,18 @@
 #include "config.h"
 #include "trust.h"
 #include "log.h"
+#include "muxrec.h"
 #include "real.h"
-#include "repair.h"
+#include "sock.h"
 
-/* The mux message types (OpenSSH's PROTOCOL.mux) a replay may repeat. */
-#define MUX_MSG_HELLO 0x00000001U
-#define MUX_C_NEW_SESSION 0x10000002U
-#define MUX_C_ALIVE_CHECK 0x10000004U
-#define MUX_C_OPEN_FWD 0x10000006U
-#define MUX_C_NEW_STDIO_FWD 0x10000008U
-
-/* A packet is a big-endian u32 length, then that many bytes starting with a
- * u32 type. The client's hello carries its type and version: 8 bytes. */
-#define LEN_SIZE 4
-#define TYPE_END 8
-#define HELLO_LEN 8
-
-/* What a client writes before its session reply: a hello, an alive check,
- * its forwardings (a few dozen bytes each) and the session request with the
- * command and the environment it sends. A longer exchange is not followed. */
-#define SENT_MAX 65536
-/* ssh passes three descriptors with a session request, two with stdio
- * forwarding. */
-#define FDS_MAX 4
-/* The reply the client is in the middle of reading (it reads a length, then
- * the body) must start the same on the new master; the bytes kept to check
- * that. Replies before the session are a few dozen bytes. */
-#define PARTIAL_MAX 256
 /* A master that keeps dying under us: give up after this many. */
 #define REPLAYS_MAX 3
-/* Bytes read at a time when dropping replies the client has already seen. */
+/* Bytes read at a time when dropping replies the client has already seen;
+ * holds a whole MUXREC_PARTIAL_MAX. */
 #define DROP_CHUNK 512
 
-struct passed_fd {
-    size_t at; /* offset in sent[] where it went: between two packets */
-    int fd;
-    unsigned char byte; /* the data byte that carried it */
-};
-
+/* The one connection being followed: the socket it is (to notice the number
+ * reused), where it went, and the record of its handshake. */
 static struct {
     int busy; /* claimed by the call working on it (atomic) */
     dev_t dev;
@@ -61,42 +34,43 @@ static struct {
     struct sockaddr_un addr;
     socklen_t addrlen;
     char path[MUXFIX_SOCK_PATH_BUF];
+    follow_reconnect_fn *reconnect;
     bool broken; /* no master to go to: ssh is to fall back */
     int replays;
-    size_t sent_len;
-    size_t pkt_at;     /* where the packet being written starts */
-    unsigned requests; /* packets written whole, the hello included */
-    int session_req;   /* index of the session request; -1 before it */
-    size_t session_at; /* its offset in sent[] */
-    struct passed_fd fds[FDS_MAX];
-    unsigned nfds;
-    unsigned replies;  /* reply packets the client has read whole */
-    size_t part_len;   /* bytes it has read of the next one */
-    unsigned char part[PARTIAL_MAX];
-    unsigned char sent[SENT_MAX];
-} st;
+    struct muxrec rec;
+} followed;
 
 int muxfix_follow_fd = -1;
 
 #define MS_PER_S 1000
 #define US_PER_MS 1000L
 
-static uint32_t be32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < LEN_SIZE; i++)
-        v = v << CHAR_BIT | p[i];
-    return v;
-}
-
 static void stop_following(void)
 {
     __atomic_store_n(&muxfix_follow_fd, -1, __ATOMIC_RELAXED);
 }
 
+/* The record says the exchange is no longer replayable: stop, and say why. */
+static void stop_recording(void)
+{
+    const struct muxrec *rec = &followed.rec;
+    const struct muxrec_type *t = muxrec_type_of(rec->stop_type);
+
+    stop_following();
+    if (rec->stop == MUXREC_NOT_REPLAYED || rec->stop == MUXREC_AFTER_SESSION ||
+        rec->stop == MUXREC_NOT_HELLO)
+        muxfix_log(MUXFIX_LOG_DECISION,
+                   "not following the mux client of %s: %s (%s, 0x%08x)",
+                   followed.path, muxrec_stop_reason(rec->stop),
+                   t != NULL ? t->name : "unknown type", rec->stop_type);
+    else
+        muxfix_log(MUXFIX_LOG_DECISION, "not following the mux client of %s: %s",
+                   followed.path, muxrec_stop_reason(rec->stop));
+}
+
 static void release(void)
 {
-    __atomic_store_n(&st.busy, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&followed.busy, 0, __ATOMIC_RELEASE);
 }
 
 /* Take the state for a call on FD: false (pass through) while another thread
@@ -104,7 +78,7 @@ static void release(void)
  * followed (ssh closed it and the number was reused). */
 static bool claim(int fd)
 {
-    if (__atomic_exchange_n(&st.busy, 1, __ATOMIC_ACQUIRE) != 0) {
+    if (__atomic_exchange_n(&followed.busy, 1, __ATOMIC_ACQUIRE) != 0) {
         /* Another thread or an interrupted call has it: this call goes
          * through unrecorded, so the record no longer matches the stream. */
         stop_following();
@@ -113,7 +87,7 @@ static bool claim(int fd)
     struct stat sb;
     int saved = errno;
     bool same = follow_wants(fd) && fstat(fd, &sb) == 0 &&
-                sb.st_dev == st.dev && sb.st_ino == st.ino;
+                sb.st_dev == followed.dev && sb.st_ino == followed.ino;
     errno = saved;
     if (!same) {
         if (follow_wants(fd))
@@ -123,116 +97,48 @@ static bool claim(int fd)
     return same;
 }
 
-void follow_start(int fd, const struct sockaddr *addr, socklen_t len,
-                  const char *path)
+/* End a call on the followed descriptor: RET to the caller, with errno
+ * ENTRY (what it was on entry) when the call is to look successful. */
+static ssize_t finish(ssize_t ret, bool success, int entry)
 {
+    int saved = success ? entry : errno;
+    release();
+    errno = saved;
+    return ret;
+}
+
+void follow_start(int fd, const struct sockaddr *addr, socklen_t len,
+                  const char *path, follow_reconnect_fn *reconnect)
+{
+    const struct muxfix_config *cfg = muxfix_config();
     struct stat sb;
     int type = 0;
     socklen_t tlen = sizeof type;
 
-    if (len > sizeof st.addr ||
-        __atomic_exchange_n(&st.busy, 1, __ATOMIC_ACQUIRE) != 0)
+    if (cfg == NULL || !cfg->replay || reconnect == NULL ||
+        len > sizeof followed.addr ||
+        __atomic_exchange_n(&followed.busy, 1, __ATOMIC_ACQUIRE) != 0)
         return;
     stop_following();
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0 &&
         type == SOCK_STREAM && fstat(fd, &sb) == 0) {
-        st.dev = sb.st_dev;
-        st.ino = sb.st_ino;
-        memset(&st.addr, 0, sizeof st.addr);
-        memcpy(&st.addr, addr, len);
-        st.addrlen = len;
-        strcpy(st.path, path);
-        st.broken = false;
-        st.replays = 0;
-        st.sent_len = st.pkt_at = 0;
-        st.requests = st.nfds = st.replies = 0;
-        st.session_req = -1;
-        st.part_len = 0;
+        followed.dev = sb.st_dev;
+        followed.ino = sb.st_ino;
+        memset(&followed.addr, 0, sizeof followed.addr);
+        memcpy(&followed.addr, addr, len);
+        followed.addrlen = len;
+        strcpy(followed.path, path);
+        followed.reconnect = reconnect;
+        followed.broken = false;
+        followed.replays = 0;
+        muxrec_init(&followed.rec);
         __atomic_store_n(&muxfix_follow_fd, fd, __ATOMIC_RELAXED);
     }
     release();
 }
 
-/* May the packet of type TYPE and length LEN, the INDEXth the client sends,
- * be replayed? */
-static bool replayable(unsigned index, uint32_t len, uint32_t type)
-{
-    if (len < LEN_SIZE || len > SENT_MAX - LEN_SIZE)
-        return false;
-    if (index == 0)
-        return type == MUX_MSG_HELLO && len == HELLO_LEN;
-    if (st.session_req >= 0)
-        return false; /* nothing is sent between the session and its reply */
-    return type == MUX_C_ALIVE_CHECK || type == MUX_C_OPEN_FWD ||
-           type == MUX_C_NEW_SESSION || type == MUX_C_NEW_STDIO_FWD;
-}
-
-/* Walk the packets in sent[] from pkt_at. False when one is not to be
- * followed. */
-static bool parse_sent(void)
-{
-    for (;;) {
-        size_t avail = st.sent_len - st.pkt_at;
-        if (avail < TYPE_END)
-            return true;
-        const unsigned char *p = st.sent + st.pkt_at;
-        uint32_t len = be32(p), type = be32(p + LEN_SIZE);
-        if (!replayable(st.requests, len, type) ||
-            st.pkt_at + LEN_SIZE + len > SENT_MAX)
-            return false;
-        if (avail < LEN_SIZE + (size_t)len)
-            return true;
-        if (type == MUX_C_NEW_SESSION || type == MUX_C_NEW_STDIO_FWD) {
-            st.session_req = (int)st.requests;
-            st.session_at = st.pkt_at;
-        }
-        st.requests++;
-        st.pkt_at += LEN_SIZE + len;
-    }
-}
-
-/* The client wrote BUF (N bytes, read by the kernel just now). */
-static void saw_sent(const void *buf, size_t n)
-{
-    if (n > SENT_MAX - st.sent_len) {
-        stop_following();
-        return;
-    }
-    memcpy(st.sent + st.sent_len, buf, n);
-    st.sent_len += n;
-    if (!parse_sent())
-        stop_following();
-}
-
-/* The client read BUF (N bytes) from the master. */
-static void saw_reply(const unsigned char *buf, size_t n)
-{
-    while (n > 0) {
-        size_t want = LEN_SIZE - st.part_len;
-        if (st.part_len >= LEN_SIZE)
-            want = LEN_SIZE + (size_t)be32(st.part) - st.part_len;
-        size_t take = n < want ? n : want;
-        if (st.part_len < PARTIAL_MAX) {
-            size_t keep = PARTIAL_MAX - st.part_len;
-            memcpy(st.part + st.part_len, buf, take < keep ? take : keep);
-        }
-        st.part_len += take;
-        buf += take;
-        n -= take;
-        if (st.part_len >= LEN_SIZE &&
-            st.part_len == LEN_SIZE + (size_t)be32(st.part)) {
-            st.replies++;
-            st.part_len = 0;
-        }
-    }
-    /* Once the client has its session reply, the session may be running:
-     * nothing after this point is replayed. */
-    if (st.session_req >= 0 && st.replies > (unsigned)st.session_req)
-        stop_following();
-}
-
 /* The errors of a connection whose other end went away. */
-static bool connection_gone(int err)
+static bool peer_went_away(int err)
 {
     return err == EPIPE || err == ECONNRESET || err == ENOTCONN;
 }
@@ -251,15 +157,9 @@ static bool copy_from_caller(void *dst, const void *buf, size_t n)
  * the client was sending part of a replayable exchange? */
 static bool failed_write_replayable(const void *buf, size_t n)
 {
-    unsigned char hdr[TYPE_END];
-    if (st.pkt_at < st.sent_len) /* the packet's start was already judged */
-        return st.sent_len - st.pkt_at >= TYPE_END;
-    if (n < TYPE_END || !copy_from_caller(hdr, buf, sizeof hdr))
-        return false;
-    uint32_t len = be32(hdr);
-    return n <= LEN_SIZE + (size_t)len &&
-           replayable(st.requests, len, be32(hdr + LEN_SIZE)) &&
-           st.pkt_at + LEN_SIZE + len <= SENT_MAX;
+    unsigned char hdr[MUXREC_HDR_SIZE];
+    bool have = n >= sizeof hdr && copy_from_caller(hdr, buf, sizeof hdr);
+    return muxrec_failed_write_replayable(&followed.rec, have ? hdr : NULL, n);
 }
 
 /* Send (OUT) or receive all N bytes at P on FD. */
@@ -277,7 +177,7 @@ static bool transfer_all(int fd, unsigned char *p, size_t n, bool out)
     return true;
 }
 
-static bool send_fd(int sock, const struct passed_fd *pf)
+static bool send_fd(int sock, const struct muxrec_fd *pf)
 {
     union {
         struct cmsghdr hdr;
@@ -306,40 +206,43 @@ static bool send_fd(int sock, const struct passed_fd *pf)
  * went. */
 static bool resend(int sock, size_t from, size_t to)
 {
+    struct muxrec *rec = &followed.rec;
     size_t at = from;
-    for (unsigned i = 0; i < st.nfds; i++) {
-        if (st.fds[i].at < from || st.fds[i].at > to)
+    for (unsigned i = 0; i < rec->nfds; i++) {
+        if (rec->fds[i].at < from || rec->fds[i].at > to)
             continue;
-        if (!transfer_all(sock, st.sent + at, st.fds[i].at - at, true) ||
-            !send_fd(sock, &st.fds[i]))
+        if (!transfer_all(sock, rec->sent + at, rec->fds[i].at - at, true) ||
+            !send_fd(sock, &rec->fds[i]))
             return false;
-        at = st.fds[i].at;
+        at = rec->fds[i].at;
     }
-    return transfer_all(sock, st.sent + at, to - at, true);
+    return transfer_all(sock, rec->sent + at, to - at, true);
 }
 
 /* Read and drop the replies the client has already read from the old
  * master, and check the one it is in the middle of starts the same. */
 static bool drop_seen_replies(int sock)
 {
+    const struct muxrec *rec = &followed.rec;
     unsigned char buf[DROP_CHUNK];
-    for (unsigned i = 0; i < st.replies; i++) {
-        if (!transfer_all(sock, buf, LEN_SIZE, false))
+    for (unsigned i = 0; i < rec->replies; i++) {
+        if (!transfer_all(sock, buf, MUXREC_LEN_SIZE, false))
             return false;
-        size_t left = be32(buf);
-        if (left > SENT_MAX)
+        uint32_t len = muxrec_be32(buf);
+        if (!muxrec_seen_reply_len_ok(len))
             return false;
-        while (left > 0) {
+        for (size_t left = len; left > 0;) {
             size_t take = left < sizeof buf ? left : sizeof buf;
             if (!transfer_all(sock, buf, take, false))
                 return false;
             left -= take;
         }
     }
-    if (st.part_len == 0)
+    size_t part = rec->part_len;
+    if (part == 0)
         return true;
-    return st.part_len <= PARTIAL_MAX && transfer_all(sock, buf, st.part_len, false) &&
-           memcmp(buf, st.part, st.part_len) == 0;
+    return part <= MUXREC_PARTIAL_MAX && transfer_all(sock, buf, part, false) &&
+           muxrec_partial_matches(rec, buf, part);
 }
 
 static void set_timeouts(int sock, int ms)
@@ -362,26 +265,24 @@ static bool take_place(int sock, int fd)
         fstat(sock, &sb) != 0 ||
         dup3(sock, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
         return false;
-    st.dev = sb.st_dev;
-    st.ino = sb.st_ino;
+    followed.dev = sb.st_dev;
+    followed.ino = sb.st_ino;
     return true;
 }
 
 /* What the client sent, its descriptors included, goes only to a master of
- * ours in a directory nobody else can change: a socket of another user there
- * could only have been put by root. */
+ * ours (the reconnect checks it too: sock.h) in a directory nobody else can
+ * change. */
 static bool master_is_ours(int sock)
 {
-    struct ucred cred;
-    socklen_t len = sizeof cred;
-    return getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-           cred.uid == geteuid();
+    uid_t uid;
+    return sock_peer_is_ours(sock, &uid);
 }
 
 static bool dir_is_trusted(void)
 {
     struct ctl_dir dir;
-    if (!trust_open_dir(st.path, &dir))
+    if (!trust_open_dir(followed.path, &dir))
         return false;
     ctl_dir_close(&dir);
     return true;
@@ -394,30 +295,27 @@ static bool replay(int fd)
     const struct muxfix_config *cfg = muxfix_config();
     int ms = cfg != NULL && cfg->timeout_ms > 0 ? cfg->timeout_ms
                                                 : MUXFIX_DEFAULT_TIMEOUT_MS;
-    const struct sockaddr *addr = (const struct sockaddr *)&st.addr;
+    const struct sockaddr *addr = (const struct sockaddr *)&followed.addr;
+    const struct muxrec *rec = &followed.rec;
+    size_t split = muxrec_session_start(rec);
 
-    size_t split = st.session_req >= 0 ? st.session_at : st.sent_len;
-    /* A half-read session reply could only be checked after sending the
-     * session again; it is never the case with ssh, which reads a reply
-     * the master wrote whole. */
-    if (st.session_req >= 0 && st.part_len > 0 &&
-        st.replies == (unsigned)st.session_req)
+    if (!muxrec_may_replay(rec))
         return false;
     if (!dir_is_trusted()) {
         muxfix_log(MUXFIX_LOG_REPAIR,
                    "the master of %s went away during the mux handshake; not "
-                   "replaying it: the directory is not trusted", st.path);
+                   "replaying it: the directory is not trusted", followed.path);
         return false;
     }
-    while (st.replays < REPLAYS_MAX) {
-        st.replays++;
+    while (followed.replays < REPLAYS_MAX) {
+        followed.replays++;
         int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (sock < 0)
             return false;
         /* A listener with a full backlog would block connect() for good. */
         set_timeouts(sock, ms);
-        int ret = muxfix_real_connect(sock, addr, st.addrlen);
-        if (repair_reconnect(sock, addr, st.addrlen, ret) != 0 ||
+        int ret = muxfix_real_connect(sock, addr, followed.addrlen);
+        if (followed.reconnect(sock, addr, followed.addrlen, ret) != 0 ||
             !master_is_ours(sock)) {
             close(sock);
             return false;
@@ -428,30 +326,40 @@ static bool replay(int fd)
          * those may have opened the session: they go to one new master at
          * most, and only once it has answered everything before them. */
         bool ready = resend(sock, 0, split) && drop_seen_replies(sock);
-        bool placed = ready && resend(sock, split, st.sent_len) &&
+        bool placed = ready && resend(sock, split, rec->sent_len) &&
                       take_place(sock, fd);
         close(sock);
-        if (!placed && ready && st.session_req >= 0)
+        if (!placed && ready && rec->session_req >= 0)
             return false;
         if (placed) {
             muxfix_log(MUXFIX_LOG_REPAIR,
                        "the master of %s went away during the mux handshake; "
                        "replayed %u request(s) to the master there now",
-                       st.path, st.requests);
+                       followed.path, rec->requests);
             return true;
         }
     }
     return false;
 }
 
-/* No master to go on with: ssh is to meet the closed connection at its next
- * read and fall back to a direct connection. */
-static void give_up(void)
+/* The connection broke under a call that is part of a replayable exchange:
+ * the one place that decides what happens then, for read, write and sendmsg
+ * alike. True: it was replayed onto FD, retry the call. False: there is no
+ * master to go on with (now or from an earlier call); ssh is to meet the
+ * closed connection at its next read and fall back to a direct connection,
+ * so the caller reports a write as done and a read as failed. */
+static bool connection_gone(int fd)
 {
-    st.broken = true;
+    if (followed.broken)
+        return false;
+    if (replay(fd))
+        return true;
+    followed.broken = true;
     muxfix_log(MUXFIX_LOG_REPAIR,
                "the master of %s went away during the mux handshake and there "
-               "is none to go on with; ssh opens its own connection", st.path);
+               "is none to go on with; ssh opens its own connection",
+               followed.path);
+    return false;
 }
 
 ssize_t follow_write(int fd, const void *buf, size_t n)
@@ -463,32 +371,27 @@ ssize_t follow_write(int fd, const void *buf, size_t n)
     for (;;) {
         r = muxfix_real_write(fd, buf, n);
         if (r > 0) {
-            if (!st.broken)
-                saw_sent(buf, (size_t)r);
+            if (!followed.broken && !muxrec_sent(&followed.rec, buf, (size_t)r))
+                stop_recording();
             break;
         }
-        if (r == 0 || n == 0 || !connection_gone(errno))
+        if (r == 0 || n == 0 || !peer_went_away(errno))
             break;
         int err = errno;
-        if (!st.broken && !failed_write_replayable(buf, n)) {
+        if (!followed.broken && !failed_write_replayable(buf, n)) {
             stop_following();
             errno = err;
             break;
         }
+        if (connection_gone(fd))
+            continue;
         /* ssh 9.2 makes a failed write fatal ("write packet: Broken pipe",
          * exit 255) even where a failed read would fall back. */
-        if (st.broken || !replay(fd)) {
-            if (!st.broken)
-                give_up();
-            r = (ssize_t)n;
-            errno = entry;
-            break;
-        }
+        r = (ssize_t)n;
+        errno = entry;
+        break;
     }
-    int saved = r >= 0 ? entry : errno;
-    release();
-    errno = saved;
-    return r;
+    return finish(r, r >= 0, entry);
 }
 
 /* Is MSG (accepted by the kernel) one descriptor passed with one byte? */
@@ -507,17 +410,14 @@ static bool passes_one_fd(const struct msghdr *msg, int *fd, const void **byte)
     return true;
 }
 
-/* The client passed a descriptor: only after its session request, between
- * packets. */
-static bool note_fd(int passed, const void *byte)
+/* The client passed descriptor PASSED with the byte at BYTE: record it. */
+static void note_fd(int passed, const void *byte)
 {
-    if (st.session_req < 0 || st.pkt_at != st.sent_len || st.nfds == FDS_MAX ||
-        !copy_from_caller(&st.fds[st.nfds].byte, byte, 1))
-        return false;
-    st.fds[st.nfds].at = st.sent_len;
-    st.fds[st.nfds].fd = passed;
-    st.nfds++;
-    return true;
+    unsigned char b;
+    if (!copy_from_caller(&b, byte, 1))
+        stop_following();
+    else if (!muxrec_fd_passed(&followed.rec, passed, b))
+        stop_recording();
 }
 
 ssize_t follow_sendmsg(int fd, const struct msghdr *msg, int flags)
@@ -528,7 +428,7 @@ ssize_t follow_sendmsg(int fd, const struct msghdr *msg, int flags)
     ssize_t r;
     for (;;) {
         r = muxfix_real_sendmsg(fd, msg, flags);
-        if (r < 0 && !connection_gone(errno))
+        if (r < 0 && !peer_went_away(errno))
             break;
         /* The kernel read MSG (it got as far as the socket), and the
          * descriptor numbers in it. */
@@ -539,27 +439,25 @@ ssize_t follow_sendmsg(int fd, const struct msghdr *msg, int flags)
             break;
         }
         if (r >= 0) {
-            if (!st.broken && (r != 1 || !note_fd(passed, byte)))
+            if (!followed.broken && r != 1)
                 stop_following();
+            else if (!followed.broken)
+                note_fd(passed, byte);
             break;
         }
-        if (!st.broken && (st.session_req < 0 || st.pkt_at != st.sent_len ||
-                           st.nfds == FDS_MAX)) {
+        if (!followed.broken && !muxrec_fd_may_pass(&followed.rec)) {
             stop_following();
             break;
         }
-        if (st.broken || !replay(fd)) {
-            if (!st.broken)
-                give_up();
-            r = 1;
-            errno = entry;
-            break;
-        }
+        if (connection_gone(fd))
+            continue;
+        /* ssh 9.2: "mux_client_request_session: send fds failed", exit
+         * 255. */
+        r = 1;
+        errno = entry;
+        break;
     }
-    int saved = r >= 0 ? entry : errno;
-    release();
-    errno = saved;
-    return r;
+    return finish(r, r >= 0, entry);
 }
 
 ssize_t follow_read(int fd, void *buf, size_t n)
@@ -571,25 +469,22 @@ ssize_t follow_read(int fd, void *buf, size_t n)
     for (;;) {
         r = muxfix_real_read(fd, buf, n);
         if (r > 0) {
-            saw_reply(buf, (size_t)r);
+            if (muxrec_reply(&followed.rec, buf, (size_t)r) ==
+                MUXREC_SESSION_ANSWERED)
+                stop_following();
             break;
         }
-        if (n == 0 || (r < 0 && !connection_gone(errno)))
+        if (n == 0 || (r < 0 && !peer_went_away(errno)))
             break;
         /* End of file or reset: plain ssh says "master hello exchange
          * failed", "master alive request failed" or "read from master
          * failed" and opens a connection of its own. */
         int err = errno;
-        if (st.broken || !replay(fd)) {
-            if (!st.broken)
-                give_up();
-            stop_following();
-            errno = err;
-            break;
-        }
+        if (connection_gone(fd))
+            continue;
+        stop_following();
+        errno = err;
+        break;
     }
-    int saved = r > 0 ? entry : errno;
-    release();
-    errno = saved;
-    return r;
+    return finish(r, r > 0, entry);
 }

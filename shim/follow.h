@@ -34,7 +34,10 @@
  * to the session reply, and only for requests that are safe to repeat
  * (hello, alive check, forwardings, session, stdio forwarding): -O exit,
  * -O stop, -O proxy and anything unknown end the following at once and go
- * through untouched. A call on any other descriptor costs one atomic load. */
+ * through untouched. A call on any other descriptor costs one atomic load.
+ * What is recorded and what may be replayed is decided in muxrec.h; this
+ * file does the calls. MUXFIX_REPLAY=0 turns all of it off: the calls on a
+ * client's connection are then never looked at, as without the library. */
 #ifndef MUXFIX_FOLLOW_H
 #define MUXFIX_FOLLOW_H
 
@@ -50,10 +53,19 @@ static inline bool follow_wants(int fd)
     return __atomic_load_n(&muxfix_follow_fd, __ATOMIC_RELAXED) == fd && fd >= 0;
 }
 
+/* Connect FD, a fresh socket, to the managed control socket ADDR, after the
+ * real connect returned RET, with the repairs a client's connect gets (dead
+ * socket removed, waiting for a master being started) but without following
+ * FD. 0 when FD is connected to a master that said hello. The replay gets it
+ * from its caller (repair_reconnect) instead of calling up into repair.c. */
+typedef int follow_reconnect_fn(int fd, const struct sockaddr *addr,
+                                socklen_t len, int ret);
+
 /* FD just connected to the managed control socket PATH (ADDR, LEN), and the
- * master said hello: follow it. */
+ * master said hello: follow it, reconnecting with RECONNECT if its master
+ * goes away. Does nothing when MUXFIX_REPLAY=0. */
 void follow_start(int fd, const struct sockaddr *addr, socklen_t len,
-                  const char *path);
+                  const char *path, follow_reconnect_fn *reconnect);
 
 /* The calls on the followed descriptor. Each behaves as the real call unless
  * the connection broke under a replayable exchange. */

@@ -122,7 +122,7 @@ static int connect_checked(int fd, const struct sockaddr *addr, socklen_t len,
         return unmanaged;
     ret = connect_managed(cfg, fd, addr, len, path, ret);
     if (ret == 0 && follow) {
-        follow_start(fd, addr, len, path);
+        follow_start(fd, addr, len, path, repair_reconnect);
         errno = saved;
     }
     return ret;

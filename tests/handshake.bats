@@ -70,6 +70,27 @@ plain_fatal() {
 	assert_contains "$output" "$2"
 }
 
+# same_as_plain STAGE: a client of a master dying at STAGE (a new master
+# at $T/real), run plain and then under muxfix with MUXFIX_REPLAY=0, ends the
+# same way: same exit status, same output, same number of new logins.
+same_as_plain() {
+	local before plain_status plain_output plain_logins
+	before=$(mf_auth_count)
+	dying "$1" "$T/real"
+	client mf_plain -o ControlMaster=no
+	dying_done "$1"
+	plain_status=$status plain_output=$output
+	plain_logins=$(($(mf_auth_count) - before))
+	rm -f "$T/cm"
+	before=$(mf_auth_count)
+	dying "$1" "$T/real"
+	MUXFIX_REPLAY=0 client mf_mux -o ControlMaster=no
+	dying_done "$1"
+	assert_status "$plain_status"
+	assert_equal "$plain_output" "$output"
+	assert_auth_count $((before + plain_logins))
+}
+
 # ---- a new master is there when the old one dies ----
 
 @test "plain, master dies before the client's hello: fails or falls back to a new login" {
@@ -124,6 +145,26 @@ plain_fatal() {
 
 @test "muxfix, master dies before the session reply: the session goes through the new master" {
 	replayed session-read
+}
+
+# ---- MUXFIX_REPLAY=0: no replay, the calls on the connection untouched ----
+
+@test "MUXFIX_REPLAY=0, master dies after the hello: exit 255 as plain ssh, the same output" {
+	same_as_plain after-hello
+	assert_status 255
+	assert_contains "$output" "mux_client_request_alive: write packet: Broken pipe"
+}
+
+@test "MUXFIX_REPLAY=0, master dies before the session reply: a new login as plain ssh, the same output" {
+	same_as_plain session-read
+	assert_status 0
+	assert_contains "$output" "read from master failed"
+}
+
+@test "MUXFIX_REPLAY: a bad value is reported in one line and the default (on) used" {
+	run mf_mux MUXFIX_REPLAY=maybe true
+	assert_status 0
+	assert_equal "muxfix: ignoring MUXFIX_REPLAY='maybe' (not 0 or 1); using 1" "$output"
 }
 
 # ---- no master left (killed, its socket dead): ssh falls back, never 255 ----
