@@ -3,14 +3,15 @@
  * A path is managed when it is a filesystem Unix-socket path (not abstract,
  * not unnamed), matches a MUXFIX_PATH pattern (or is ssh's temporary
  * "pattern-match.XXXXXXXXXXXXXXXX" name), and is not $SSH_AUTH_SOCK.
- * No allocation, no locks, async-signal-safe. */
+ * No allocation, no locks, async-signal-safe: the pass-through path
+ * (state.h). */
 #ifndef MUXFIX_CLASSIFY_H
 #define MUXFIX_CLASSIFY_H
 
 #include <stdbool.h>
 #include <sys/socket.h>
 
-#include "compat.h"
+#include "sockpath.h"
 #include "config.h"
 
 /* Copy the filesystem path of a Unix sockaddr (parsed within LEN) into OUT,
@@ -22,7 +23,8 @@ bool muxfix_sockaddr_path(const struct sockaddr *addr, socklen_t len,
 /* Is PATH a path muxfix may repair? */
 bool muxfix_path_is_managed(const struct muxfix_config *cfg, const char *path);
 
-/* Is ADDR (known to be AF_UNIX) a filesystem socket? Cheap first test. */
+/* Is ADDR (LEN bytes) an AF_UNIX address? The cheap first test; whether
+ * it names a file is muxfix_sockaddr_path's. */
 bool muxfix_is_unix(const struct sockaddr *addr, socklen_t len);
 
 #endif

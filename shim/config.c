@@ -14,6 +14,7 @@
 #include "logfile.h"
 #include "pattern.h"
 #include "real.h"
+#include "util.h"
 
 enum { CONFIG_UNREAD, CONFIG_READING, CONFIG_READY };
 
@@ -29,21 +30,6 @@ static int config_state = CONFIG_UNREAD;
 /* "owned by another user (uid 4294967295)" and the like. */
 #define LOG_REASON_MAX 64
 
-/* Written here rather than through log.h: the log reads this configuration,
- * so the configuration does not use the log. */
-static void write_stderr_line(const char *line, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = muxfix_real_write(STDERR_FILENO, line, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        line += n;
-        len -= (size_t)n;
-    }
-}
-
 __attribute__((format(printf, 1, 2))) static void config_warn(const char *fmt,
                                                               ...)
 {
@@ -54,7 +40,7 @@ __attribute__((format(printf, 1, 2))) static void config_warn(const char *fmt,
     int n = vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     if (n > 0)
-        write_stderr_line(line, strnlen(line, sizeof line));
+        util_write_all(STDERR_FILENO, line, strnlen(line, sizeof line));
     errno = saved;
 }
 

@@ -24,9 +24,11 @@
 #define LOCK_SUFFIX ".muxfix-lock"
 
 /* The lock this process holds as the would-be master (ssh makes one master
- * at most), identified by inode so a recycled fd number is never touched. */
+ * at most), identified by inode so a recycled fd number is never touched.
+ * Shared state (state.h): FD is the claim; the rest is written before FD is
+ * published and read after it is seen. */
 static struct {
-    int fd;
+    int fd; /* atomic: -1, or the held lock */
     dev_t dev;
     ino_t ino;
     char path[MUXFIX_SOCK_PATH_BUF];
@@ -81,10 +83,22 @@ static void hold_lock(int fd, const char *path)
         close(fd);
         return;
     }
+    int expected = -1;
+    if (__atomic_load_n(&held.fd, __ATOMIC_ACQUIRE) != -1) {
+        drop_lock(fd); /* another thread became the would-be master */
+        return;
+    }
     held.dev = st.st_dev;
     held.ino = st.st_ino;
     strcpy(held.path, path);
-    held.fd = fd;
+    if (!__atomic_compare_exchange_n(&held.fd, &expected, fd, false,
+                                     __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        drop_lock(fd);
+}
+
+static bool holding(void)
+{
+    return __atomic_load_n(&held.fd, __ATOMIC_ACQUIRE) >= 0;
 }
 
 void crowd_release(const char *path)
@@ -92,15 +106,15 @@ void crowd_release(const char *path)
     struct stat st;
     int saved = errno;
 
-    if (held.fd < 0 || strcmp(held.path, path) != 0)
+    int fd = __atomic_load_n(&held.fd, __ATOMIC_ACQUIRE);
+    if (fd < 0 || strcmp(held.path, path) != 0 ||
+        !__atomic_compare_exchange_n(&held.fd, &fd, -1, false,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
         return;
-    if (fstat(held.fd, &st) == 0 && st.st_dev == held.dev &&
-        st.st_ino == held.ino) {
-        flock(held.fd, LOCK_UN);
-        close(held.fd);
+    if (fstat(fd, &st) == 0 && st.st_dev == held.dev && st.st_ino == held.ino) {
+        drop_lock(fd);
         muxfix_log(MUXFIX_LOG_DECISION, "released the master lock of %s", path);
     }
-    held.fd = -1;
     errno = saved;
 }
 
@@ -165,7 +179,7 @@ static bool wait_for_lock(int lockfd, int wait_ms)
 int crowd_wedged(const struct muxfix_config *cfg, int fd,
                  const struct sockaddr *addr, socklen_t len, const char *path)
 {
-    int lockfd = cfg->wait_ms == 0 || held.fd >= 0 ? -1 : open_lock(path, false);
+    int lockfd = cfg->wait_ms == 0 || holding() ? -1 : open_lock(path, false);
     if (lockfd < 0) {
         errno = ECONNREFUSED;
         return -1;
@@ -195,7 +209,7 @@ int crowd_no_master(const struct muxfix_config *cfg, int fd,
                     const struct sockaddr *addr, socklen_t len,
                     const char *path)
 {
-    if (cfg->wait_ms == 0 || held.fd >= 0) {
+    if (cfg->wait_ms == 0 || holding()) {
         errno = ENOENT;
         return -1;
     }

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "compat.h"
+#include "sockpath.h"
 
 struct ctl_dir {
     int fd;                              /* the open directory */

@@ -11,7 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "compat.h"
+#include "sockpath.h"
 #include "config.h"
 #include "trust.h"
 #include "log.h"

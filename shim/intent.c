@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "real.h"
 
 /* /proc/self/cmdline is read into this much stack; a longer command line is
  * not analysed (the process is then taken not to become a master). */
@@ -40,7 +41,7 @@ static int read_cmdline(char *buf, size_t size, char **argv)
         return -1;
     size_t len = 0;
     ssize_t n;
-    while (len < size && (n = read(fd, buf + len, size - len)) > 0)
+    while (len < size && (n = muxfix_real_read(fd, buf + len, size - len)) > 0)
         len += (size_t)n;
     close(fd);
     if (len == 0 || len >= size)
@@ -152,7 +153,7 @@ static size_t read_bounded(int fd, char *buf, size_t size)
         long left = deadline - now_ms();
         if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
             break;
-        ssize_t n = read(fd, buf + len, size - 1 - len);
+        ssize_t n = muxfix_real_read(fd, buf + len, size - 1 - len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)

@@ -12,11 +12,13 @@
 #include <unistd.h>
 
 #include "classify.h"
-#include "compat.h"
 #include "follow.h"
 #include "publish.h"
 #include "real.h"
 #include "repair.h"
+
+/* Only the interposed entry points are visible outside the library. */
+#define MUXFIX_EXPORT __attribute__((visibility("default")))
 
 MUXFIX_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {

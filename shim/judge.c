@@ -54,13 +54,9 @@ static int probe_inode(int pfd)
  * ours, still to be probed. */
 static enum judge_verdict_kind ownership(const struct stat *st)
 {
-    if (S_ISLNK(st->st_mode))
-        return VERDICT_SYMLINK;
     if (!S_ISSOCK(st->st_mode))
-        return VERDICT_NOTSOCKET;
-    if (st->st_uid != geteuid())
-        return VERDICT_FOREIGN;
-    return VERDICT_UNKNOWN;
+        return S_ISLNK(st->st_mode) ? VERDICT_SYMLINK : VERDICT_NOTSOCKET;
+    return st->st_uid != geteuid() ? VERDICT_FOREIGN : VERDICT_UNKNOWN;
 }
 
 bool judge_is_tmp_name(const char *name)
@@ -332,21 +328,13 @@ void judge_path(const char *path, enum judge_mode mode, struct judge_verdict *v)
 
 const char *judge_verdict_word(enum judge_verdict_kind kind)
 {
+    /* In the order of enum judge_verdict_kind. */
     static const char *const words[] = {
-        [VERDICT_LIVE] = "live",
-        [VERDICT_DEAD] = "dead",
-        [VERDICT_REMOVED] = "removed",
-        [VERDICT_ABSENT] = "absent",
-        [VERDICT_NOTSOCKET] = "notsocket",
-        [VERDICT_SYMLINK] = "symlink",
-        [VERDICT_FOREIGN] = "foreign",
-        [VERDICT_UNKNOWN] = "unknown",
-        [VERDICT_UNTRUSTED_DIR] = "untrusted-dir",
-        [VERDICT_YOUNG_TEMP] = "young-temp",
-        [VERDICT_CHANGED] = "changed",
-        [VERDICT_LOCKED] = "locked",
+        "live",    "dead",    "removed",       "absent",     "notsocket", "symlink",
+        "foreign", "unknown", "untrusted-dir", "young-temp", "changed",   "locked",
     };
+    _Static_assert(sizeof words / sizeof words[0] == VERDICT_LOCKED + 1,
+                   "one word per verdict");
     size_t i = (size_t)kind;
-    return i < sizeof words / sizeof words[0] && words[i] != NULL ? words[i]
-                                                                  : "unknown";
+    return i < sizeof words / sizeof words[0] ? words[i] : "unknown";
 }

@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
-#include "compat.h"
+#include "sockpath.h"
 
 enum judge_mode {
     JUDGE_PROBE_ONLY,     /* status and probe; no directory check */

@@ -9,22 +9,10 @@
 #include "config.h"
 #include "logfile.h"
 #include "real.h"
+#include "util.h"
 
 /* One line of log; longer messages are cut, never split. */
 #define LOG_LINE_MAX 1024
-
-static void write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = muxfix_real_write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        buf += n;
-        len -= (size_t)n;
-    }
-}
 
 void muxfix_log(int level, const char *fmt, ...)
 {
@@ -50,7 +38,7 @@ void muxfix_log(int level, const char *fmt, ...)
      * swapped in by another user since the configuration was read is
      * refused, and the line goes to stderr without a word, never to it. */
     int fd = cfg->log_to_file ? muxfix_open_log(cfg->log_path, NULL) : -1;
-    write_all(fd >= 0 ? fd : STDERR_FILENO, line, len);
+    util_write_all(fd >= 0 ? fd : STDERR_FILENO, line, len);
     if (fd >= 0)
         close(fd);
     errno = saved;

@@ -6,7 +6,8 @@
  *   - shell globs work: '*' (any run without '/'), '?' (one character other
  *     than '/'), '[...]' ('!' or '^' negates, ranges a-z; an unclosed '['
  *     is a literal '[').
- * Pure functions: no allocation, no locks, async-signal-safe. */
+ * Pure functions: no allocation, no locks, async-signal-safe: the
+ * pass-through path (state.h). */
 #ifndef MUXFIX_PATTERN_H
 #define MUXFIX_PATTERN_H
 

@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compat.h"
+#include "sockpath.h"
 #include "log.h"
 #include "pattern.h"
 #include "sock.h"
@@ -24,6 +24,7 @@ struct published {
     char path[MUXFIX_SOCK_PATH_BUF];
 };
 
+/* Shared state (state.h): published once; the counts only grow. */
 static struct published slots[PUBLISH_SLOTS];
 static int nslots;
 

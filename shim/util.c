@@ -1,7 +1,10 @@
 /* util.c: see util.h. */
 #include "util.h"
 
+#include <errno.h>
 #include <time.h>
+
+#include "real.h"
 
 long util_now_ms(void)
 {
@@ -27,4 +30,18 @@ bool util_same_socket(const struct stat *a, const struct stat *b)
 {
     return util_same_inode(a, b) && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
            a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+void util_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = muxfix_real_write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        p += n;
+        len -= (size_t)n;
+    }
 }

@@ -1,11 +1,13 @@
 /* util.h: small helpers every module shares: the monotonic clock, bounded
  * pauses, and telling whether two stats are the same file.
  *
- * All async-signal-safe (clock_gettime, nanosleep), no allocation. */
+ * No allocation; async-signal-safe calls only (clock_gettime, nanosleep,
+ * write), but they serve the repair path, which is not (state.h). */
 #ifndef MUXFIX_UTIL_H
 #define MUXFIX_UTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/stat.h>
 
 #define UTIL_NS_PER_MS 1000000L
@@ -26,5 +28,10 @@ bool util_same_inode(const struct stat *a, const struct stat *b);
  * that publishes a socket sets it, so a new master's socket that got a
  * reused inode number still differs. */
 bool util_same_socket(const struct stat *a, const struct stat *b);
+
+/* Write all LEN bytes of BUF to FD through the real write() (never the
+ * library's own), restarting after signals; gives up silently on an error.
+ * Changes errno. */
+void util_write_all(int fd, const void *buf, size_t len);
 
 #endif

@@ -1,11 +1,8 @@
-/* compat.h: small shared definitions for the muxfix library. */
-#ifndef MUXFIX_COMPAT_H
-#define MUXFIX_COMPAT_H
+/* sockpath.h: how long a Unix socket path can be. */
+#ifndef MUXFIX_SOCKPATH_H
+#define MUXFIX_SOCKPATH_H
 
 #include <sys/un.h>
-
-/* Only the interposed entry points are visible outside the library. */
-#define MUXFIX_EXPORT __attribute__((visibility("default")))
 
 /* sun_path holds 108 bytes on Linux; ssh refuses a ControlPath that does not
  * fit with its terminating NUL ("ControlPath too long"), so a managed path is

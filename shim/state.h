@@ -1,0 +1,27 @@
+/* state.h: the one rule for state shared by every thread of a process.
+ *
+ * No code here: every module that keeps process-wide state follows it, and
+ * says which kind its state is.
+ *
+ * 1. Published once: written before a release store makes it visible, read
+ *    after an acquire load sees it, never changed again (the configuration,
+ *    config.c; the real libc symbols, real.c; the slot counts of publish.c,
+ *    which only grow).
+ * 2. Claimed: owned by one caller at a time through an atomic flag or
+ *    descriptor taken with an exchange or compare-and-swap; a caller that
+ *    cannot claim it passes through as if the library were not there (the
+ *    followed connection, follow.c; the would-be master's lock, crowd.c).
+ *
+ * Nothing takes a lock (a mutex could deadlock in a signal handler or in
+ * the child of a fork), and nothing allocates.
+ *
+ * Async-signal-safety is promised for the pass-through path only: an
+ * interposed call that repairs nothing (interpose.c, classify.c,
+ * pattern.c, real.c, the follow_wants() check). The repair path formats
+ * log lines, may spawn `ssh -G` (intent.c) and sleeps while it waits; it
+ * is safe after fork and in threads, but a repair started from a signal
+ * handler that interrupted the same process's own repair passes through
+ * (config and the claims above), it does not wait. */
+#ifndef MUXFIX_STATE_H
+#define MUXFIX_STATE_H
+#endif
