@@ -113,9 +113,9 @@ const char *muxfix_parse_patterns(struct muxfix_config *cfg, const char *value,
             return "pattern too long";
         if (cfg->npatterns == MUXFIX_MAX_PATTERNS)
             return "too many patterns";
-        const char *why = expand_tilde(p, len, home, expanded, sizeof expanded);
-        if (why != NULL)
-            return why;
+        const char *reason = expand_tilde(p, len, home, expanded, sizeof expanded);
+        if (reason != NULL)
+            return reason;
         size_t elen = strlen(expanded);
         if (elen >= MUXFIX_PATTERN_ARENA - used)
             return "patterns too long in total";
@@ -145,11 +145,11 @@ static void read_patterns(struct muxfix_config *cfg)
     const char *value = getenv("MUXFIX_PATH");
 
     if (value != NULL) {
-        const char *why = muxfix_parse_patterns(cfg, value, home);
-        if (why == NULL)
+        const char *reason = muxfix_parse_patterns(cfg, value, home);
+        if (reason == NULL)
             return;
         config_warn("muxfix: ignoring MUXFIX_PATH='%.80s' (%s); using the "
-                    "default patterns\n", value, why);
+                    "default patterns\n", value, reason);
     }
     load_default_patterns(cfg, home);
 }
@@ -216,13 +216,13 @@ static void read_log(struct muxfix_config *cfg)
     }
     /* Checked once here so that an unusable file gets its one line; each
      * log line opens it again with the same checks (log.c). */
-    struct muxfix_logfile_verdict why;
-    int fd = muxfix_open_log(value, &why);
+    struct muxfix_logfile_verdict verdict;
+    int fd = muxfix_open_log(value, &verdict);
     if (fd < 0) {
         char reason[LOG_REASON_MAX];
         config_warn("muxfix: cannot log to MUXFIX_LOG='%.200s' (%s); logging "
                     "to stderr\n", value,
-                    muxfix_logfile_reason(&why, reason, sizeof reason));
+                    muxfix_logfile_reason(&verdict, reason, sizeof reason));
         return;
     }
     close(fd);

@@ -51,19 +51,19 @@ static enum ctl_dir_refusal untrusted_reason(const struct stat *st)
     return CTL_DIR_TRUSTED;
 }
 
-/* Open DIRPATH with FLAGS if it is trusted; -1 with *WHY (and errno) set
+/* Open DIRPATH with FLAGS if it is trusted; -1 with *REFUSAL (and errno) set
  * otherwise. Logs nothing. */
 static int open_checked(const char *dirpath, int flags,
-                        enum ctl_dir_refusal *why)
+                        enum ctl_dir_refusal *refusal)
 {
     int fd = open(dirpath, flags);
     if (fd < 0) {
-        *why = CTL_DIR_CANNOT_OPEN;
+        *refusal = CTL_DIR_CANNOT_OPEN;
         return -1;
     }
     struct stat st;
-    *why = fstat(fd, &st) != 0 ? CTL_DIR_CANNOT_STAT : untrusted_reason(&st);
-    if (*why != CTL_DIR_TRUSTED) {
+    *refusal = fstat(fd, &st) != 0 ? CTL_DIR_CANNOT_STAT : untrusted_reason(&st);
+    if (*refusal != CTL_DIR_TRUSTED) {
         int err = errno;
         close(fd);
         errno = err;
@@ -72,14 +72,14 @@ static int open_checked(const char *dirpath, int flags,
     return fd;
 }
 
-int ctl_dir_open_trusted(const char *dirpath, enum ctl_dir_refusal *why)
+int ctl_dir_open_trusted(const char *dirpath, enum ctl_dir_refusal *refusal)
 {
-    return open_checked(dirpath, DIR_OPEN_FLAGS, why);
+    return open_checked(dirpath, DIR_OPEN_FLAGS, refusal);
 }
 
-int ctl_dir_open_trusted_parent(const char *dirpath, enum ctl_dir_refusal *why)
+int ctl_dir_open_trusted_parent(const char *dirpath, enum ctl_dir_refusal *refusal)
 {
-    return open_checked(dirpath, DIR_OPEN_FLAGS & ~O_NOFOLLOW, why);
+    return open_checked(dirpath, DIR_OPEN_FLAGS & ~O_NOFOLLOW, refusal);
 }
 
 void ctl_dir_close(struct ctl_dir *dir)
@@ -89,9 +89,9 @@ void ctl_dir_close(struct ctl_dir *dir)
     dir->fd = -1;
 }
 
-const char *ctl_dir_refusal_text(enum ctl_dir_refusal why, int err)
+const char *ctl_dir_refusal_text(enum ctl_dir_refusal refusal, int err)
 {
-    switch (why) {
+    switch (refusal) {
     case CTL_DIR_FOREIGN_OWNER:
         return "it belongs to another user";
     case CTL_DIR_OTHERS_CAN_WRITE:

@@ -42,17 +42,17 @@ enum ctl_dir_refusal {
 };
 
 /* Open the directory DIRPATH (O_NOFOLLOW) if it is trusted. Returns the fd,
- * or -1 with *WHY set (and errno, for CTL_DIR_CANNOT_OPEN and
+ * or -1 with *REFUSAL set (and errno, for CTL_DIR_CANNOT_OPEN and
  * CTL_DIR_CANNOT_STAT). */
-int ctl_dir_open_trusted(const char *dirpath, enum ctl_dir_refusal *why);
+int ctl_dir_open_trusted(const char *dirpath, enum ctl_dir_refusal *refusal);
 
 /* The same, but DIRPATH itself may be a symbolic link (the parent of a
  * directory to create: a ~/.ssh kept in a dotfiles repository); the
  * directory it resolves to must still be trusted. */
-int ctl_dir_open_trusted_parent(const char *dirpath, enum ctl_dir_refusal *why);
+int ctl_dir_open_trusted_parent(const char *dirpath, enum ctl_dir_refusal *refusal);
 
 /* Words for a refusal other than CTL_DIR_CANNOT_OPEN (ERR: errno). */
-const char *ctl_dir_refusal_text(enum ctl_dir_refusal why, int err);
+const char *ctl_dir_refusal_text(enum ctl_dir_refusal refusal, int err);
 
 enum ctl_dir_made {
     CTL_DIR_MADE,      /* created, mode 0700 whatever the umask */

@@ -158,52 +158,52 @@ static int errno_of(enum muxfix_logfile_refusal refusal)
     }
 }
 
-/* Record the refusal in WHY (if any), set errno, return -1. */
-static int refuse(struct muxfix_logfile_verdict *why,
+/* Record the refusal in VERDICT (if any), set errno, return -1. */
+static int refuse(struct muxfix_logfile_verdict *verdict,
                   enum muxfix_logfile_refusal refusal, int error,
                   const struct stat *st)
 {
-    if (why != NULL) {
-        why->refusal = refusal;
-        why->error = error;
-        why->owner = st != NULL ? st->st_uid : (uid_t)-1;
+    if (verdict != NULL) {
+        verdict->refusal = refusal;
+        verdict->error = error;
+        verdict->owner = st != NULL ? st->st_uid : (uid_t)-1;
     }
     errno = error;
     return -1;
 }
 
-/* The open of LEAF in DIRFD failed with ERROR: say why in the terms of
+/* The open of LEAF in DIRFD failed with ERROR: say verdict in the terms of
  * judge() when what is there explains it (EACCES on another user's file). */
 static int refuse_failed_open(int dirfd, const char *leaf, int error,
-                              struct muxfix_logfile_verdict *why)
+                              struct muxfix_logfile_verdict *verdict)
 {
     struct stat st;
     if (error == ELOOP)
-        return refuse(why, MUXFIX_LOGFILE_SYMLINK, error, NULL);
-    if (why != NULL && fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        return refuse(verdict, MUXFIX_LOGFILE_SYMLINK, error, NULL);
+    if (verdict != NULL && fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) {
         enum muxfix_logfile_refusal refusal = judge(&st);
         if (refusal != MUXFIX_LOGFILE_OPENED)
-            return refuse(why, refusal, error, &st);
+            return refuse(verdict, refusal, error, &st);
     }
-    return refuse(why, MUXFIX_LOGFILE_OPEN_FAILED, error, NULL);
+    return refuse(verdict, MUXFIX_LOGFILE_OPEN_FAILED, error, NULL);
 }
 
-int muxfix_open_log(const char *path, struct muxfix_logfile_verdict *why)
+int muxfix_open_log(const char *path, struct muxfix_logfile_verdict *verdict)
 {
     int saved = errno;
     char dir[PATH_MAX];
     const char *leaf = split_log_path(path, dir, sizeof dir);
     if (leaf == NULL)
-        return refuse(why, MUXFIX_LOGFILE_OPEN_FAILED, errno, NULL);
+        return refuse(verdict, MUXFIX_LOGFILE_OPEN_FAILED, errno, NULL);
 
     int dirfd = open_dir_no_symlinks(dir);
     if (dirfd < 0)
-        return refuse(why, errno == ELOOP ? MUXFIX_LOGFILE_SYMLINK
+        return refuse(verdict, errno == ELOOP ? MUXFIX_LOGFILE_SYMLINK
                                           : MUXFIX_LOGFILE_OPEN_FAILED,
                       errno, NULL);
     int fd = openat(dirfd, leaf, LOG_OPEN_FLAGS, LOG_FILE_MODE);
     if (fd < 0) {
-        int rc = refuse_failed_open(dirfd, leaf, errno, why);
+        int rc = refuse_failed_open(dirfd, leaf, errno, verdict);
         int err = errno;
         close(dirfd);
         errno = err;
@@ -217,23 +217,23 @@ int muxfix_open_log(const char *path, struct muxfix_logfile_verdict *why)
     if (fstat(fd, &st) != 0) {
         int err = errno;
         close(fd);
-        return refuse(why, MUXFIX_LOGFILE_OPEN_FAILED, err, NULL);
+        return refuse(verdict, MUXFIX_LOGFILE_OPEN_FAILED, err, NULL);
     }
     enum muxfix_logfile_refusal refusal = judge(&st);
     if (refusal != MUXFIX_LOGFILE_OPENED) {
         close(fd);
-        return refuse(why, refusal, errno_of(refusal), &st);
+        return refuse(verdict, refusal, errno_of(refusal), &st);
     }
-    if (why != NULL)
-        why->refusal = MUXFIX_LOGFILE_OPENED;
+    if (verdict != NULL)
+        verdict->refusal = MUXFIX_LOGFILE_OPENED;
     errno = saved;
     return fd;
 }
 
-const char *muxfix_logfile_reason(const struct muxfix_logfile_verdict *why,
+const char *muxfix_logfile_reason(const struct muxfix_logfile_verdict *verdict,
                                   char *buf, size_t size)
 {
-    switch (why->refusal) {
+    switch (verdict->refusal) {
     case MUXFIX_LOGFILE_OPENED:
         return "usable";
     case MUXFIX_LOGFILE_SYMLINK:
@@ -242,12 +242,12 @@ const char *muxfix_logfile_reason(const struct muxfix_logfile_verdict *why,
         return "not a regular file";
     case MUXFIX_LOGFILE_FOREIGN_OWNER:
         (void)snprintf(buf, size, "owned by another user (uid %lu)",
-                       (unsigned long)why->owner);
+                       (unsigned long)verdict->owner);
         return buf;
     case MUXFIX_LOGFILE_HARD_LINKED:
         return "it has other hard links";
     case MUXFIX_LOGFILE_OPEN_FAILED:
         break;
     }
-    return strerror(why->error);
+    return strerror(verdict->error);
 }

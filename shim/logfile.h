@@ -38,14 +38,14 @@ struct muxfix_logfile_verdict {
 };
 
 /* Open PATH for appending (creating it with mode 0600), as described above.
- * Returns the fd, or -1 with errno set. With WHY non-NULL, a failed open
- * also looks at what is there, so that WHY says, e.g., that an unwritable
+ * Returns the fd, or -1 with errno set. With VERDICT non-NULL, a failed open
+ * also looks at what is there, so that VERDICT says, e.g., that an unwritable
  * file is another user's rather than just EACCES. */
-int muxfix_open_log(const char *path, struct muxfix_logfile_verdict *why);
+int muxfix_open_log(const char *path, struct muxfix_logfile_verdict *verdict);
 
-/* WHY in words for a warning line ("owned by another user (uid 1001)"),
+/* VERDICT in words for a warning line ("owned by another user (uid 1001)"),
  * written to BUF (SIZE bytes) when it needs formatting. */
-const char *muxfix_logfile_reason(const struct muxfix_logfile_verdict *why,
+const char *muxfix_logfile_reason(const struct muxfix_logfile_verdict *verdict,
                                   char *buf, size_t size);
 
 #endif

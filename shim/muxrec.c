@@ -37,9 +37,9 @@ const struct muxrec_type *muxrec_type_of(uint32_t type)
     return NULL;
 }
 
-const char *muxrec_stop_reason(enum muxrec_stop why)
+const char *muxrec_stop_reason(enum muxrec_stop stop)
 {
-    switch (why) {
+    switch (stop) {
     case MUXREC_REPLAYABLE:
         return "replayable";
     case MUXREC_NOT_HELLO:
@@ -100,9 +100,9 @@ static enum muxrec_stop judge(const struct muxrec *rec, uint32_t len,
                                                          : MUXREC_NOT_REPLAYED;
 }
 
-static bool stopped(struct muxrec *rec, enum muxrec_stop why, uint32_t type)
+static bool stopped(struct muxrec *rec, enum muxrec_stop stop, uint32_t type)
 {
-    rec->stop = why;
+    rec->stop = stop;
     rec->stop_type = type;
     return false;
 }
@@ -117,9 +117,9 @@ static bool parse_sent(struct muxrec *rec)
             return true;
         const unsigned char *p = rec->sent + rec->pkt_at;
         uint32_t len = muxrec_be32(p), type = muxrec_be32(p + MUXREC_LEN_SIZE);
-        enum muxrec_stop why = judge(rec, len, type);
-        if (why != MUXREC_REPLAYABLE)
-            return stopped(rec, why, type);
+        enum muxrec_stop stop = judge(rec, len, type);
+        if (stop != MUXREC_REPLAYABLE)
+            return stopped(rec, stop, type);
         if (avail < MUXREC_LEN_SIZE + (size_t)len)
             return true;
         const struct muxrec_type *t = muxrec_type_of(type);

@@ -81,7 +81,7 @@ enum muxrec_stop {
 };
 
 /* A few words for the log, e.g. "a request that is not replayed". */
-const char *muxrec_stop_reason(enum muxrec_stop why);
+const char *muxrec_stop_reason(enum muxrec_stop stop);
 
 /* A descriptor the client passed, and where. */
 struct muxrec_fd {
@@ -110,7 +110,7 @@ struct muxrec {
 void muxrec_init(struct muxrec *rec);
 
 /* The client wrote BUF (N bytes, accepted by the kernel). False: what it
- * sends is no longer replayable (rec->stop says why); stop recording. */
+ * sends is no longer replayable (rec->stop says stop); stop recording. */
 bool muxrec_sent(struct muxrec *rec, const void *buf, size_t n);
 
 /* May the client pass a descriptor now: right after its session request,

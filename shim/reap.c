@@ -159,7 +159,7 @@ static void sweep_directory(const struct muxfix_config *cfg,
     close(fd);
 }
 
-bool reap_dead_socket(const char *sockpath, const char *why)
+bool reap_dead_socket(const char *sockpath, const char *met_by)
 {
     const struct muxfix_config *cfg = muxfix_config();
     struct ctl_dir dir;
@@ -173,7 +173,7 @@ bool reap_dead_socket(const char *sockpath, const char *why)
         if (removed) {
             muxfix_log(MUXFIX_LOG_REPAIR,
                        "removed dead control socket %s (no master listening; "
-                       "%s)", sockpath, why);
+                       "%s)", sockpath, met_by);
             sweep_directory(cfg, &dir);
         }
         ctl_dir_close(&dir);

@@ -11,8 +11,8 @@
 /* SOCKPATH (a managed path) was refused: if it is a dead socket of ours,
  * remove it, and every other dead socket of ours at a managed path in the
  * same directory. True when the dead socket is no longer there (we removed
- * it, or another remover did first), so retrying the call makes sense. WHY
- * names the call that met the socket, for the log. Keeps errno. */
-bool reap_dead_socket(const char *sockpath, const char *why);
+ * it, or another remover did first), so retrying the call makes sense.
+ * MET_BY says what met the socket, for the log ("connect was refused"). Keeps errno. */
+bool reap_dead_socket(const char *sockpath, const char *met_by);
 
 #endif

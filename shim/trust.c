@@ -9,17 +9,17 @@
 
 #include "log.h"
 
-/* Open DIRPATH (PARENT: it may be a symbolic link) if trusted; log why not,
+/* Open DIRPATH (PARENT: it may be a symbolic link) if trusted; log refusal not,
  * naming WHAT_FOR, the path the directory was wanted for. */
 static int open_logged(const char *dirpath, bool parent, const char *what_for)
 {
-    enum ctl_dir_refusal why;
-    int fd = parent ? ctl_dir_open_trusted_parent(dirpath, &why)
-                    : ctl_dir_open_trusted(dirpath, &why);
+    enum ctl_dir_refusal refusal;
+    int fd = parent ? ctl_dir_open_trusted_parent(dirpath, &refusal)
+                    : ctl_dir_open_trusted(dirpath, &refusal);
     if (fd >= 0)
         return fd;
     int err = errno;
-    if (why == CTL_DIR_CANNOT_OPEN) {
+    if (refusal == CTL_DIR_CANNOT_OPEN) {
         /* O_NOFOLLOW|O_DIRECTORY on a symbolic link fails ENOTDIR or
          * ELOOP; lstat only picks the words of the log line. */
         struct stat lst;
@@ -34,7 +34,7 @@ static int open_logged(const char *dirpath, bool parent, const char *what_for)
     muxfix_log(MUXFIX_LOG_REPAIR,
                "left %s alone: its directory %s is not safe to change (%s); "
                "use a directory of your own with mode 0700", what_for,
-               dirpath, ctl_dir_refusal_text(why, err));
+               dirpath, ctl_dir_refusal_text(refusal, err));
     return -1;
 }
 
