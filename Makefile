@@ -8,8 +8,9 @@
 #   make lint          cppcheck and clang-tidy (.clang-tidy); fails on findings
 #   make fuzz [FUZZ_SECONDS=60]   the libFuzzer targets in fuzz/ (clang)
 #   make bench [QUICK=1] [OUT=file.md]   with/without-library benchmark table
-#   make install       the library, muxfix-probe, the muxfix command and man
-#                      pages under $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
+#   make install       the library, muxfix-probe, the muxfix command (with
+#                      muxfix-doctor) and man pages under $(DESTDIR)$(PREFIX)
+#                      (PREFIX=/usr/local)
 #   make uninstall     remove what make install put there
 
 CC       ?= cc
@@ -166,6 +167,7 @@ MAN7DIR  := $(DESTDIR)$(PREFIX)/share/man/man7
 install: $(LIB) $(PROBE)
 	install -d -m 0755 $(BINDIR) $(PKGLIBDIR) $(MAN1DIR) $(MAN7DIR)
 	install -m 0755 $(LIB) $(PROBE) $(PKGLIBDIR)/
+	install -m 0644 scripts/muxfix-doctor $(PKGLIBDIR)/
 	install -m 0755 scripts/muxfix scripts/muxfix-ssh $(BINDIR)/
 	install -m 0644 man/muxfix.1 $(MAN1DIR)/
 	install -m 0644 man/libmuxfix.7 $(MAN7DIR)/
@@ -173,5 +175,6 @@ install: $(LIB) $(PROBE)
 uninstall:
 	rm -f $(BINDIR)/muxfix $(BINDIR)/muxfix-ssh \
 	      $(PKGLIBDIR)/libmuxfix.so $(PKGLIBDIR)/muxfix-probe \
+	      $(PKGLIBDIR)/muxfix-doctor \
 	      $(MAN1DIR)/muxfix.1 $(MAN7DIR)/libmuxfix.7
 	-rmdir $(PKGLIBDIR) 2>/dev/null
