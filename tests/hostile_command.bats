@@ -33,6 +33,11 @@ NL=$'\n'
 	assert_line "skipped  directory $evil: owned by $MF_OTHER, not yours, ignored"
 	refute_contains "$output" "app.sock"
 	assert_line "muxfix clean: removed 0, kept 0, skipped 1 not yours"
+	# Nor when his directory cannot be opened at all.
+	chmod 0700 "$evil"
+	run mx MUXFIX_PATH="$T.s/ssh_control_*/*" muxfix clean
+	assert_line "skipped  directory $evil: owned by $MF_OTHER, not yours, ignored"
+	assert_file_socket "$T/app.sock"
 }
 
 @test "clean: an attacker's socket and symlink with newlines in a sticky shared directory (like /tmp) do not remove the victim's files" {
@@ -109,14 +114,16 @@ ODD_SHOWN=(" lead" "trail " "sp ace" 'tab\there' 'back\\slash' '\xff\xfe' "-rf" 
 # ---- doctor: only the caller's paths, no fix that needs root ----
 
 @test "doctor without HOST: another user's /tmp/ssh_control_* directory and socket are 'not yours, ignored', with no fix" {
-	local evil mine
+	local evil closed mine
 	evil=$(mf_shared_dir ssh_control_evil 0755 "$MF_OTHER")
 	mf_as_other "$MF_MKSOCK" "$evil/deb_10.0.0.1_22"
+	closed=$(mf_shared_dir ssh_control_closed 0700 "$MF_OTHER") # cannot even be opened
 	mine=$(mf_shared_dir ssh_control_mine 0700 "$MF_USER")
 	mf_dead_socket "$mine/deb_10.0.0.2_22"
 	run mx MUXFIX_PATH="$T.s/ssh_control_*/*" muxfix doctor
 	assert_status 1
 	assert_line "skipped  directory $evil: owned by $MF_OTHER, not yours, ignored"
+	assert_line "skipped  directory $closed: owned by $MF_OTHER, not yours, ignored"
 	assert_line "PROBLEM  socket $mine/deb_10.0.0.2_22: dead (connect refused: no master listening); ssh says 'Control socket connect(...): Connection refused'"
 	refute_contains "$output" "sudo"
 	refute_contains "$output" "deb_10.0.0.1_22"
