@@ -8,8 +8,9 @@
 #   make lint          cppcheck and clang-tidy (.clang-tidy); fails on findings
 #   make fuzz [FUZZ_SECONDS=60]   the libFuzzer targets in fuzz/ (clang)
 #   make bench [QUICK=1] [OUT=file.md]   with/without-library benchmark table
-#   make install       the library, muxfix-probe, the muxfix command and man
-#                      pages under $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
+#   make install       the library, muxfix-probe, the muxfix command (with
+#                      muxfix-doctor) and man pages under $(DESTDIR)$(PREFIX)
+#                      (PREFIX=/usr/local)
 #   make uninstall     remove what make install put there
 
 CC       ?= cc
@@ -55,11 +56,16 @@ all: $(LIB) $(PROGS) $(PROBE)
 $(LIB): $(SHIM_SRC) $(SHIM_HDR) | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -shared $(LDFLAGS_LIB) -o $@ $(SHIM_SRC) $(LDLIBS_LIB)
 
-# Built from the library's own mechanism (judge.c, ctldir.c), which needs no
-# MUXFIX_* configuration and logs nothing, so its rules are the library's.
-PROBE_SRC := shim/judge.c shim/ctldir.c shim/pattern.c shim/real.c shim/util.c
-$(PROBE): tools/muxfix-probe.c $(PROBE_SRC) $(SHIM_HDR) | $(BUILD)
-	$(CC) $(BASEFLAGS) $(CFLAGS) -Ishim -o $@ $< $(PROBE_SRC)
+# Built from the library's own code, so that the command's answers are the
+# library's: judging and removal (judge.c, ctldir.c), MUXFIX_PATH read as the
+# library reads it (config.c, logfile.c for MUXFIX_LOG, log.c) and matched
+# (pattern.c, classify.c). tools/ holds the probe's own files.
+PROBE_SRC := shim/judge.c shim/ctldir.c shim/pattern.c shim/real.c shim/util.c \
+             shim/config.c shim/log.c shim/logfile.c shim/classify.c
+TOOLS_SRC := $(wildcard tools/*.c)
+TOOLS_HDR := $(wildcard tools/*.h)
+$(PROBE): $(TOOLS_SRC) $(TOOLS_HDR) $(PROBE_SRC) $(SHIM_HDR) | $(BUILD)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -Ishim -Itools -o $@ $(TOOLS_SRC) $(PROBE_SRC)
 
 # Benchmark helper programs (bench/*.c -> build/bench-*), used by scripts/bench.
 # bench/empty.c is a do-nothing preload library, the control for row 2.
@@ -149,20 +155,21 @@ fuzz-build: $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 fuzz: fuzz-build
 	fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-# ---- static analysis: cppcheck over the library, the test programs and the
-# fuzz targets (findings are suppressed only inline, one item each, with the
-# reason beside it), then clang-tidy (.clang-tidy says which checks and why)
-# on each library file with the build's own flags. Any finding fails.
+# ---- static analysis: cppcheck over the library, the command's helper, the
+# test programs and the fuzz targets (findings are suppressed only inline,
+# one item each, with the reason beside it), then clang-tidy (.clang-tidy
+# says which checks and why) on each library and helper file with the
+# build's own flags. Any finding fails.
 CPPCHECK  ?= cppcheck
 CLANG_TIDY ?= clang-tidy
 .PHONY: lint
 lint:
 	$(CPPCHECK) --enable=warning,style,performance,portability --std=c11 \
 	    --error-exitcode=1 --inline-suppr --quiet -D_GNU_SOURCE -I shim \
-	    shim tests/progs fuzz
-	@set -e; for f in $(SHIM_SRC); do \
+	    -I tools shim tools tests/progs fuzz
+	@set -e; for f in $(SHIM_SRC) $(TOOLS_SRC); do \
 	    echo "$(CLANG_TIDY) $$f"; \
-	    $(CLANG_TIDY) --quiet $$f -- $(BASEFLAGS) -Ishim; \
+	    $(CLANG_TIDY) --quiet $$f -- $(BASEFLAGS) -Ishim -Itools; \
 	done
 
 clean:
@@ -181,6 +188,7 @@ MAN7DIR  := $(DESTDIR)$(PREFIX)/share/man/man7
 install: $(LIB) $(PROBE)
 	install -d -m 0755 $(BINDIR) $(PKGLIBDIR) $(MAN1DIR) $(MAN7DIR)
 	install -m 0755 $(LIB) $(PROBE) $(PKGLIBDIR)/
+	install -m 0644 scripts/muxfix-doctor $(PKGLIBDIR)/
 	install -m 0755 scripts/muxfix scripts/muxfix-ssh $(BINDIR)/
 	install -m 0644 man/muxfix.1 $(MAN1DIR)/
 	install -m 0644 man/libmuxfix.7 $(MAN7DIR)/
@@ -188,5 +196,6 @@ install: $(LIB) $(PROBE)
 uninstall:
 	rm -f $(BINDIR)/muxfix $(BINDIR)/muxfix-ssh \
 	      $(PKGLIBDIR)/libmuxfix.so $(PKGLIBDIR)/muxfix-probe \
+	      $(PKGLIBDIR)/muxfix-doctor \
 	      $(MAN1DIR)/muxfix.1 $(MAN7DIR)/libmuxfix.7
 	-rmdir $(PKGLIBDIR) 2>/dev/null

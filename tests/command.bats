@@ -23,6 +23,7 @@ setup() {
 		usr/lib/muxfix/muxfix-probe; do
 		[[ -x $d/$f ]] || _mf_fail "not installed: $f"
 	done
+	assert_exists "$d/usr/lib/muxfix/muxfix-doctor"
 	assert_exists "$d/usr/share/man/man1/muxfix.1"
 	assert_exists "$d/usr/share/man/man7/libmuxfix.7"
 	run man -l --warnings=w "$d/usr/share/man/man1/muxfix.1"
@@ -40,6 +41,9 @@ setup() {
 	run mx muxfix --version
 	assert_status 0
 	assert_equal "muxfix 0.1.0" "$output"
+	run mx muxfix -V
+	assert_status 0
+	assert_equal "muxfix 0.1.0" "$output"
 	run mx muxfix --help
 	assert_status 0
 	assert_contains "$output" "usage: muxfix [-v] [--] COMMAND [ARGS...]"
@@ -49,12 +53,29 @@ setup() {
 	assert_status 2
 }
 
-@test "the command's default MUXFIX_PATH is the library's (shim/config.h)" {
-	local lib script
+@test "the command keeps no copy of the library's rules: the defaults come from the probe (shim/config.h)" {
+	local lib probe
 	lib=$(sed -n '/#define MUXFIX_DEFAULT_PATH/,/^$/p' "$MF_REPO/shim/config.h" |
 		grep -o '"[^"]*"' | tr -d '"\n')
-	script=$(sed -n "s/^MUXFIX_DEFAULTS='\(.*\)'$/\1/p" "$MF_REPO/scripts/muxfix")
-	assert_equal "$lib" "$script"
+	probe=$(mx "$MF_INST/usr/lib/muxfix/muxfix-probe" defaults | tr -d '\0')
+	assert_equal "$lib" "$probe"
+	# No default list and no pattern making of its own in the bash.
+	run grep -nE "ssh/sockets|MUXFIX_DEFAULTS|path_as_pattern" \
+		"$MF_REPO/scripts/muxfix" "$MF_REPO/scripts/muxfix-doctor"
+	assert_status 1
+}
+
+@test "muxfix nosuchcmd: 'muxfix: nosuchcmd: command not found', exit 127, like a shell" {
+	run -127 mx muxfix nosuchcmd-muxfix-test
+	assert_status 127
+	assert_equal "muxfix: nosuchcmd-muxfix-test: command not found" "$output"
+	run -127 mx muxfix -- "$T/nothing-here"
+	assert_status 127
+	assert_equal "muxfix: $T/nothing-here: No such file or directory" "$output"
+	mf_as_user touch "$T/not-executable"
+	run mx muxfix "$T/not-executable"
+	assert_status 126
+	assert_equal "muxfix: $T/not-executable: Permission denied" "$output"
 }
 
 @test "installed muxfix appends to LD_PRELOAD and finds its library under lib/muxfix" {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # muxfix doctor and muxfix clean (installed into a DESTDIR) on real broken
 # setups: each report is checked line by line, the printed fix is run, and
-# doctor then says healthy.
+# doctor then says healthy. Fixes are numbered: printed once, referred to by
+# their number by every other problem they fix.
 load helpers
 load command_helpers
 
@@ -17,7 +18,15 @@ doctor() { # doctor for testhost with ControlMaster=auto and ControlPath $1
 		-o ControlPath="$1" testhost
 }
 
-fix_line() { printf '         fix: %s\n' "$1"; }
+fix_line() { printf '         fix %d: %s\n' "$1" "$2"; } # N COMMAND
+
+assert_fix() { # COMMAND: a fix line with COMMAND, whatever its number
+	local l
+	while IFS= read -r l; do
+		[[ $l =~ ^\ {9}fix\ [0-9]+:\ (.*)$ && ${BASH_REMATCH[1]} == "$1" ]] && return 0
+	done <<<"$output"
+	_mf_fail "expected a fix line: $1" "seen:" "$output" "(end)"
+}
 
 @test "doctor, healthy live master: ok lines with the master's pid, exit 0" {
 	mf_as_user mkdir -m 0700 "$S"
@@ -44,7 +53,7 @@ fix_line() { printf '         fix: %s\n' "$1"; }
 	run doctor "$S/cm"
 	assert_status 1
 	assert_line "PROBLEM  socket $S/cm: dead (connect refused: no master listening); ssh says 'Control socket connect(...): Connection refused'"
-	assert_line "$(fix_line "muxfix clean '$S'")"
+	assert_line "$(fix_line 1 "muxfix clean '$S'")"
 	assert_line "ok       directory $S: owner $MF_USER, mode 0700"
 	assert_line "verdict: 1 problem(s), 0 warning(s): run the fix lines above in order"
 	run mx muxfix clean "$S"
@@ -63,7 +72,7 @@ fix_line() { printf '         fix: %s\n' "$1"; }
 	run doctor "$S/cm"
 	assert_status 1
 	assert_line "PROBLEM  directory $S does not exist: ssh fails with 'unix_listener: cannot bind to path ... No such file or directory'"
-	assert_line "$(fix_line "mkdir -p -m 0700 '$S'")"
+	assert_line "$(fix_line 1 "mkdir -p -m 0700 '$S'")"
 	assert_contains "$output" "ok       filesystem of $T: "
 	mf_as_user sh -c "mkdir -p -m 0700 '$S'"
 	run mf_plain_ssh -M -o ControlPersist=30 -o ControlPath="$S/cm" testhost true
@@ -80,7 +89,8 @@ fix_line() { printf '         fix: %s\n' "$1"; }
 	run doctor "$S/cm"
 	assert_status 1
 	assert_line "PROBLEM  directory $S: mode 0777, others can write to it (replace or remove your sockets)"
-	assert_line "$(fix_line "chmod 0700 '$S'")"
+	assert_line "$(fix_line 1 "chmod 0700 '$S'")"
+	assert_line "$(fix_line 2 "muxfix clean '$S'")"
 	run mx muxfix clean "$S"
 	assert_status 0
 	assert_line "kept     $S/cm: others can write to $S (fix: chmod 0700 '$S')"
@@ -92,18 +102,21 @@ fix_line() { printf '         fix: %s\n' "$1"; }
 	assert_status 0
 }
 
-@test "doctor, another user's socket: PROBLEM with 'sudo rm'; clean keeps it" {
+@test "doctor, another user's socket at the ControlPath in your directory: PROBLEM with an rm you can run, no sudo; clean keeps it" {
 	[[ $EUID -eq 0 ]] || skip "needs root to make a foreign socket"
 	mf_as_user mkdir -m 0755 "$S"
 	"$MF_MKSOCK" "$S/cm" # owned by root
 	run doctor "$S/cm"
 	assert_status 1
 	assert_line "PROBLEM  socket $S/cm: owned by root, not $MF_USER (ssh gets 'Permission denied' or 'already exists')"
-	assert_line "$(fix_line "sudo rm -- '$S/cm'")"
+	assert_line "$(fix_line 1 "rm -i -- '$S/cm'")"
+	refute_contains "$output" "sudo"
 	run mx muxfix clean "$S"
 	assert_line "kept     $S/cm: owned by root, not you"
 	assert_file_socket "$S/cm"
-	rm -- "$S/cm"
+	# The fix, as the user (the directory is the user's): no root needed.
+	mf_as_user sh -c "yes | rm -i -- '$S/cm'"
+	refute_exists "$S/cm"
 	run doctor "$S/cm"
 	assert_status 0
 }
@@ -114,7 +127,7 @@ fix_line() { printf '         fix: %s\n' "$1"; }
 	run doctor "$S/cm"
 	assert_status 1
 	assert_line "PROBLEM  $S/cm: not a socket (regular empty file) where ssh wants its control socket"
-	assert_line "$(fix_line "rm -i -- '$S/cm'")"
+	assert_line "$(fix_line 1 "rm -i -- '$S/cm'")"
 }
 
 @test "doctor, ControlPath too long for a master: PROBLEM path length" {
@@ -124,7 +137,7 @@ fix_line() { printf '         fix: %s\n' "$1"; }
 	run doctor "$long"
 	assert_status 1
 	assert_line "PROBLEM  path length ${#long} bytes: a master binds PATH plus 17 characters, over the 108-byte limit (exit 255)"
-	assert_line "$(fix_line "use a shorter ControlPath, e.g. ControlPath ~/.ssh/cm/%C")"
+	assert_line "$(fix_line 1 "use a shorter ControlPath, e.g. ControlPath ~/.ssh/cm/%C")"
 	run mf_plain_ssh -M -o ControlPath="$long" testhost true
 	assert_status 255
 }
@@ -144,7 +157,8 @@ fix_line() { printf '         fix: %s\n' "$1"; }
 	assert_line "PROBLEM  socket $S/old: dead (connect refused: no master listening); ssh says 'Control socket connect(...): Connection refused'"
 	assert_line "warn     socket $S/link: symbolic link to $S/cm; muxfix never follows one"
 	assert_line "PROBLEM  master pid $lostpid for $S/lost has lost its socket (absent): no client can reach it"
-	assert_line "$(fix_line "ssh -O exit -o ControlPath='$S/lost' x 2>/dev/null || kill $lostpid")"
+	# No `ssh -O exit` can reach a master through a socket it lost.
+	assert_fix "kill $lostpid"
 	assert_line "verdict: 2 problem(s), 1 warning(s): run the fix lines above in order"
 }
 
@@ -183,4 +197,62 @@ fix_line() { printf '         fix: %s\n' "$1"; }
 	assert_file_socket "$S/c-live"
 	[[ -L $S/c-link ]]
 	kill "$live"
+}
+
+# ---- one fix line per fix, non-sockets, masters without a socket, usage ----
+
+@test "doctor: a fix shared by three problems is printed once and referred to by its number" {
+	mf_as_user mkdir -m 0700 "$S"
+	mf_dead_socket "$S/a"
+	mf_dead_socket "$S/b"
+	mf_dead_socket "$S/c"
+	run mx MUXFIX_PATH="$S/*" muxfix doctor
+	assert_status 1
+	assert_line "$(fix_line 1 "muxfix clean '$S'")"
+	assert_equal 1 "$(grep -c "muxfix clean" <<<"$output")"
+	assert_equal 2 "$(grep -cx "         fix 1 (see above)" <<<"$output")"
+}
+
+@test "doctor and clean report a regular file in a managed socket directory" {
+	mf_as_user mkdir -m 0700 "$S"
+	mf_as_user sh -c "echo notes > '$S/notes'"
+	mf_dead_socket "$S/old"
+	run mx MUXFIX_PATH="$S/*" muxfix doctor
+	assert_status 1
+	assert_line "warn     $S/notes: not a socket (regular file) at a managed path: no master can use this name"
+	assert_fix "rm -i -- '$S/notes'"
+	run mx muxfix clean "$S"
+	assert_status 0
+	assert_line "kept     $S/notes: not a socket (regular file)"
+	assert_line "removed  $S/old (dead: connect refused, no master)"
+	assert_line "muxfix clean: removed 1, kept 1"
+	run mx MUXFIX_PATH="$S/*" muxfix clean --dry-run
+	assert_line "kept     $S/notes: not a socket (regular file)"
+	assert_equal "notes" "$(cat "$S/notes")"
+}
+
+@test "doctor, the ControlPath's master lost its socket: one PROBLEM saying so, not 'none yet'" {
+	mf_as_user mkdir -m 0700 "$S"
+	mf_plain_ssh -M -o ControlPersist=30 -o ControlPath="$S/cm" testhost true
+	local pid
+	pid=$(mf_plain_ssh -o ControlPath="$S/cm" -O check testhost 2>&1 | sed -n 's/.*(pid=\([0-9]*\)).*/\1/p')
+	[[ -n $pid ]]
+	rm -- "$S/cm"
+	run doctor "$S/cm"
+	assert_status 1
+	assert_line "PROBLEM  socket $S/cm: missing, but master pid $pid still runs for it: it lost its socket, no client can reach it"
+	assert_line "$(fix_line 1 "kill $pid")"
+	refute_contains "$output" "none yet"
+	assert_equal 1 "$(grep -c "master pid $pid" <<<"$output")"
+}
+
+@test "doctor -o Bogus=1: ssh rejects the option, a usage error (exit 2); a broken config file is a PROBLEM (exit 1)" {
+	run mx muxfix doctor -o Bogus=1 testhost
+	assert_status 2
+	assert_contains "$output" "muxfix: doctor: ssh rejects these options:"
+	printf 'Bogus yes\n' >"$T/bad_config"
+	chmod 0644 "$T/bad_config"
+	run mx muxfix doctor -F "$T/bad_config" testhost
+	assert_status 1
+	assert_contains "$output" "PROBLEM  ssh -G -F $T/bad_config testhost:"
 }
