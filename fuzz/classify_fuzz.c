@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int ready;
     if (!ready) {
-        if (muxfix_parse_patterns(&cfg, FUZZ_PATTERNS, "/home/u") != NULL)
+        if (config_parse_patterns(&cfg, FUZZ_PATTERNS, "/home/u") != NULL)
             abort();
         strcpy(cfg.auth_sock, "/home/u/.ssh/sockets/agent");
         ready = 1;
@@ -45,11 +45,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     char path[MUXFIX_SOCK_PATH_BUF];
     memset(path, 'X', sizeof path);
-    if (muxfix_sockaddr_path(addr, (socklen_t)len, path)) {
+    if (classify_sockaddr_path(addr, (socklen_t)len, path)) {
         size_t plen = strnlen(path, sizeof path);
         if (plen >= sizeof path || plen == 0 || plen > MUXFIX_SUN_PATH_SIZE)
             abort();
-        (void)muxfix_path_is_managed(&cfg, path);
+        (void)classify_path_is_managed(&cfg, path);
     }
     free(addr);
     return 0;

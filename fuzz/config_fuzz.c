@@ -26,7 +26,7 @@ static void check_patterns(const struct muxfix_config *c)
         size_t room = (size_t)(c->arena + sizeof c->arena - p);
         if (strnlen(p, room) == room)
             abort();
-        if (c->literal_prefix[i] != muxfix_pattern_literal_prefix(p))
+        if (c->literal_prefix[i] != pattern_literal_prefix(p))
             abort();
     }
 }
@@ -39,9 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(value, data, size);
     value[size] = '\0';
 
-    if (muxfix_parse_patterns(&cfg, value, "/home/u") == NULL)
+    if (config_parse_patterns(&cfg, value, "/home/u") == NULL)
         check_patterns(&cfg);
-    if (muxfix_parse_patterns(&cfg, value, NULL) == NULL)
+    if (config_parse_patterns(&cfg, value, NULL) == NULL)
         check_patterns(&cfg);
 
     free(value);

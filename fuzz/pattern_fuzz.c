@@ -34,17 +34,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *path = dup_bytes(rest, rlen);
     size_t len = strlen(path); /* the path ends at its own first NUL */
 
-    bool m = muxfix_pattern_match(pattern, path);
+    bool m = pattern_match(pattern, path);
     /* classify.c skips the matcher when the literal prefix differs: sound
      * only if every matching path starts with that prefix. */
-    size_t lit = muxfix_pattern_literal_prefix(pattern);
+    size_t lit = pattern_literal_prefix(pattern);
     if (m && strncmp(path, pattern, lit) != 0)
         abort();
     /* A path matches itself when it has no pattern metacharacters. */
-    if (strpbrk(path, "*?[%") == NULL && !muxfix_pattern_match(path, path))
+    if (strpbrk(path, "*?[%") == NULL && !pattern_match(path, path))
         abort();
 
-    size_t base = muxfix_strip_tmp_suffix(path, len);
+    size_t base = pattern_strip_tmp_suffix(path, len);
     if (base > len)
         abort();
     if (base != len && path[base] != '.')

@@ -7,18 +7,18 @@
 
 #include "pattern.h"
 
-bool muxfix_is_unix(const struct sockaddr *addr, socklen_t len)
+bool classify_is_unix(const struct sockaddr *addr, socklen_t len)
 {
     return addr != NULL && len >= sizeof(sa_family_t) &&
            addr->sa_family == AF_UNIX;
 }
 
-bool muxfix_sockaddr_path(const struct sockaddr *addr, socklen_t len,
+bool classify_sockaddr_path(const struct sockaddr *addr, socklen_t len,
                           char out[MUXFIX_SOCK_PATH_BUF])
 {
     const size_t off = offsetof(struct sockaddr_un, sun_path);
 
-    if (!muxfix_is_unix(addr, len) || len <= off)
+    if (!classify_is_unix(addr, len) || len <= off)
         return false;
     const char *src = (const char *)addr + off;
     size_t n = len - off;
@@ -40,12 +40,12 @@ static bool matches_any(const struct muxfix_config *cfg, const char *path)
      * every pattern within a few bytes: compare the literal prefix first. */
     for (size_t i = 0; i < cfg->npatterns; i++)
         if (strncmp(path, cfg->patterns[i], cfg->literal_prefix[i]) == 0 &&
-            muxfix_pattern_match(cfg->patterns[i], path))
+            pattern_match(cfg->patterns[i], path))
             return true;
     return false;
 }
 
-bool muxfix_path_is_managed(const struct muxfix_config *cfg, const char *path)
+bool classify_path_is_managed(const struct muxfix_config *cfg, const char *path)
 {
     if (cfg->disabled || path[0] == '\0')
         return false;
@@ -55,7 +55,7 @@ bool muxfix_path_is_managed(const struct muxfix_config *cfg, const char *path)
         return true;
 
     size_t len = strlen(path);
-    size_t base = muxfix_strip_tmp_suffix(path, len);
+    size_t base = pattern_strip_tmp_suffix(path, len);
     if (base == len || base >= MUXFIX_SOCK_PATH_BUF)
         return false;
     char stripped[MUXFIX_SOCK_PATH_BUF];

@@ -17,14 +17,14 @@
 /* Copy the filesystem path of a Unix sockaddr (parsed within LEN) into OUT,
  * NUL-terminated. False for other families, abstract and unnamed addresses.
  * Call only after the kernel accepted ADDR (the call did not fail EFAULT). */
-bool muxfix_sockaddr_path(const struct sockaddr *addr, socklen_t len,
+bool classify_sockaddr_path(const struct sockaddr *addr, socklen_t len,
                           char out[MUXFIX_SOCK_PATH_BUF]);
 
 /* Is PATH a path muxfix may repair? */
-bool muxfix_path_is_managed(const struct muxfix_config *cfg, const char *path);
+bool classify_path_is_managed(const struct muxfix_config *cfg, const char *path);
 
 /* Is ADDR (LEN bytes) an AF_UNIX address? The cheap first test; whether
- * it names a file is muxfix_sockaddr_path's. */
-bool muxfix_is_unix(const struct sockaddr *addr, socklen_t len);
+ * it names a file is classify_sockaddr_path's. */
+bool classify_is_unix(const struct sockaddr *addr, socklen_t len);
 
 #endif

@@ -95,7 +95,7 @@ static const char *expand_tilde(const char *pat, size_t len, const char *home,
     return NULL;
 }
 
-const char *muxfix_parse_patterns(struct muxfix_config *cfg, const char *value,
+const char *config_parse_patterns(struct muxfix_config *cfg, const char *value,
                                   const char *home)
 {
     size_t used = 0;
@@ -122,7 +122,7 @@ const char *muxfix_parse_patterns(struct muxfix_config *cfg, const char *value,
         memcpy(cfg->arena + used, expanded, elen + 1);
         cfg->patterns[cfg->npatterns] = cfg->arena + used;
         cfg->literal_prefix[cfg->npatterns++] =
-            muxfix_pattern_literal_prefix(cfg->arena + used);
+            pattern_literal_prefix(cfg->arena + used);
         used += elen + 1;
         if (end == NULL)
             return NULL;
@@ -133,9 +133,9 @@ const char *muxfix_parse_patterns(struct muxfix_config *cfg, const char *value,
 /* The default list skips a '~' pattern when there is no home directory. */
 static void load_default_patterns(struct muxfix_config *cfg, const char *home)
 {
-    if (muxfix_parse_patterns(cfg, MUXFIX_DEFAULT_PATH, home) == NULL)
+    if (config_parse_patterns(cfg, MUXFIX_DEFAULT_PATH, home) == NULL)
         return;
-    (void)muxfix_parse_patterns(cfg, "/tmp/ssh_control_*/*", home);
+    (void)config_parse_patterns(cfg, "/tmp/ssh_control_*/*", home);
 }
 
 static void read_patterns(struct muxfix_config *cfg)
@@ -145,7 +145,7 @@ static void read_patterns(struct muxfix_config *cfg)
     const char *value = getenv("MUXFIX_PATH");
 
     if (value != NULL) {
-        const char *reason = muxfix_parse_patterns(cfg, value, home);
+        const char *reason = config_parse_patterns(cfg, value, home);
         if (reason == NULL)
             return;
         config_warn("muxfix: ignoring MUXFIX_PATH='%.80s' (%s); using the "
@@ -217,12 +217,12 @@ static void read_log(struct muxfix_config *cfg)
     /* Checked once here so that an unusable file gets its one line; each
      * log line opens it again with the same checks (log.c). */
     struct muxfix_logfile_verdict verdict;
-    int fd = muxfix_open_log(value, &verdict);
+    int fd = logfile_open(value, &verdict);
     if (fd < 0) {
         char reason[LOG_REASON_MAX];
         config_warn("muxfix: cannot log to MUXFIX_LOG='%.200s' (%s); logging "
                     "to stderr\n", value,
-                    muxfix_logfile_reason(&verdict, reason, sizeof reason));
+                    logfile_reason(&verdict, reason, sizeof reason));
         return;
     }
     close(fd);
@@ -263,7 +263,7 @@ static void read_config(struct muxfix_config *cfg)
     errno = saved;
 }
 
-const struct muxfix_config *muxfix_config(void)
+const struct muxfix_config *config_get(void)
 {
     int state = __atomic_load_n(&config_state, __ATOMIC_ACQUIRE);
     if (state == CONFIG_READY)
@@ -281,5 +281,5 @@ const struct muxfix_config *muxfix_config(void)
 
 __attribute__((constructor)) static void muxfix_config_init(void)
 {
-    (void)muxfix_config();
+    (void)config_get();
 }

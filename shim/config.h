@@ -56,12 +56,12 @@ struct muxfix_config {
 /* The configuration, reading it on first use. NULL while another thread (or
  * an interrupted caller on this one) is still reading it: callers then pass
  * through. Never blocks. */
-const struct muxfix_config *muxfix_config(void);
+const struct muxfix_config *config_get(void);
 
 /* Parse a MUXFIX_PATH value into CFG's patterns, expanding '~' with HOME
  * (NULL: patterns starting with '~' are dropped). Returns NULL on success or
  * a short reason. Exposed for the unit tests. */
-const char *muxfix_parse_patterns(struct muxfix_config *cfg, const char *value,
+const char *config_parse_patterns(struct muxfix_config *cfg, const char *value,
                                   const char *home);
 
 #endif

@@ -16,12 +16,13 @@
 #include "real.h"
 #include "reap.h"
 #include "sock.h"
+#include "sockpath.h"
 #include "trust.h"
 #include "util.h"
 
 /* How often a waiter looks for the master's socket and the lock. */
 #define WAIT_POLL_MS 10
-#define LOCK_SUFFIX ".muxfix-lock"
+#define LOCK_SUFFIX MUXFIX_LOCK_NAME
 
 /* The lock this process holds as the would-be master (ssh makes one master
  * at most), identified by inode so a recycled fd number is never touched.
@@ -58,7 +59,7 @@ static int open_lock(const char *path, bool may_create_dir)
         /* Another user made a file of that name first (in a sticky
          * directory he can): the crowd goes without its lock, as plain ssh
          * would. */
-        muxfix_log(MUXFIX_LOG_REPAIR,
+        log_msg(MUXFIX_LOG_REPAIR,
                    "cannot use the lock file %s/%s: it is not a private file "
                    "of yours; many ssh at once may each log in", dir.path, name);
         close(fd);
@@ -113,7 +114,7 @@ void crowd_release(const char *path)
         return;
     if (fstat(fd, &st) == 0 && st.st_dev == held.dev && st.st_ino == held.ino) {
         drop_lock(fd);
-        muxfix_log(MUXFIX_LOG_DECISION, "released the master lock of %s", path);
+        log_msg(MUXFIX_LOG_DECISION, "released the master lock of %s", path);
     }
     errno = saved;
 }
@@ -130,7 +131,7 @@ static int try_connect(int fd, const struct sockaddr *addr, socklen_t len,
 {
     uid_t uid;
 
-    if (muxfix_real_connect(fd, addr, len) != 0)
+    if (real_connect(fd, addr, len) != 0)
         return -1;
     if (sock_peer_is_ours(fd, &uid))
         return 0;
@@ -150,7 +151,7 @@ static int as_lock_holder(int fd, int lockfd,
         return rc == 0 ? 0 : -1;
     }
     if (intent_will_become_master()) {
-        muxfix_log(MUXFIX_LOG_DECISION,
+        log_msg(MUXFIX_LOG_DECISION,
                    "no master at %s: this ssh becomes it; others wait", path);
         hold_lock(lockfd, path);
     } else {
@@ -194,7 +195,7 @@ int crowd_wedged(const struct muxfix_config *cfg, int fd,
         errno = ECONNREFUSED;
         return -1;
     }
-    muxfix_log(MUXFIX_LOG_DECISION,
+    log_msg(MUXFIX_LOG_DECISION,
                "another ssh is replacing the wedged master of %s; waiting", path);
     bool freed = wait_for_lock(lockfd, cfg->wait_ms);
     drop_lock(lockfd);
@@ -223,7 +224,7 @@ int crowd_no_master(const struct muxfix_config *cfg, int fd,
     if (flock(lockfd, LOCK_EX | LOCK_NB) == 0)
         return as_lock_holder(fd, lockfd, addr, len, path);
 
-    muxfix_log(MUXFIX_LOG_DECISION,
+    log_msg(MUXFIX_LOG_DECISION,
                "another ssh is becoming the master of %s; waiting", path);
     long deadline = util_now_ms() + cfg->wait_ms;
     while (util_now_ms() < deadline) {
@@ -235,7 +236,7 @@ int crowd_no_master(const struct muxfix_config *cfg, int fd,
         }
         if (rc == 0) {
             drop_lock(lockfd);
-            muxfix_log(MUXFIX_LOG_REPAIR,
+            log_msg(MUXFIX_LOG_REPAIR,
                        "waited for the new master at %s and attached to it",
                        path);
             return 0;
@@ -246,7 +247,7 @@ int crowd_no_master(const struct muxfix_config *cfg, int fd,
             return as_lock_holder(fd, lockfd, addr, len, path);
     }
     drop_lock(lockfd);
-    muxfix_log(MUXFIX_LOG_REPAIR,
+    log_msg(MUXFIX_LOG_REPAIR,
                "no master appeared at %s within %d ms; going on without it",
                path, cfg->wait_ms);
     errno = ENOENT;

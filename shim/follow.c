@@ -59,12 +59,12 @@ static void stop_recording(void)
     stop_following();
     if (rec->stop == MUXREC_NOT_REPLAYED || rec->stop == MUXREC_AFTER_SESSION ||
         rec->stop == MUXREC_NOT_HELLO)
-        muxfix_log(MUXFIX_LOG_DECISION,
+        log_msg(MUXFIX_LOG_DECISION,
                    "not following the mux client of %s: %s (%s, 0x%08x)",
                    followed.path, muxrec_stop_reason(rec->stop),
                    t != NULL ? t->name : "unknown type", rec->stop_type);
     else
-        muxfix_log(MUXFIX_LOG_DECISION, "not following the mux client of %s: %s",
+        log_msg(MUXFIX_LOG_DECISION, "not following the mux client of %s: %s",
                    followed.path, muxrec_stop_reason(rec->stop));
 }
 
@@ -110,7 +110,7 @@ static ssize_t finish(ssize_t ret, bool success, int entry)
 void follow_start(int fd, const struct sockaddr *addr, socklen_t len,
                   const char *path, follow_reconnect_fn *reconnect)
 {
-    const struct muxfix_config *cfg = muxfix_config();
+    const struct muxfix_config *cfg = config_get();
     struct stat sb;
     int type = 0;
     socklen_t tlen = sizeof type;
@@ -197,7 +197,7 @@ static bool send_fd(int sock, const struct muxrec_fd *pf)
     memcpy(CMSG_DATA(c), &pf->fd, sizeof(int));
     ssize_t w;
     do
-        w = muxfix_real_sendmsg(sock, &msg, MSG_NOSIGNAL);
+        w = real_sendmsg(sock, &msg, MSG_NOSIGNAL);
     while (w < 0 && errno == EINTR);
     return w == 1;
 }
@@ -292,7 +292,7 @@ static bool dir_is_trusted(void)
  * being started), replay, and put that connection in FD's place. */
 static bool replay(int fd)
 {
-    const struct muxfix_config *cfg = muxfix_config();
+    const struct muxfix_config *cfg = config_get();
     int ms = cfg != NULL && cfg->timeout_ms > 0 ? cfg->timeout_ms
                                                 : MUXFIX_DEFAULT_TIMEOUT_MS;
     const struct sockaddr *addr = (const struct sockaddr *)&followed.addr;
@@ -302,7 +302,7 @@ static bool replay(int fd)
     if (!muxrec_may_replay(rec))
         return false;
     if (!dir_is_trusted()) {
-        muxfix_log(MUXFIX_LOG_REPAIR,
+        log_msg(MUXFIX_LOG_REPAIR,
                    "the master of %s went away during the mux handshake; not "
                    "replaying it: the directory is not trusted", followed.path);
         return false;
@@ -314,7 +314,7 @@ static bool replay(int fd)
             return false;
         /* A listener with a full backlog would block connect() for good. */
         set_timeouts(sock, ms);
-        int ret = muxfix_real_connect(sock, addr, followed.addrlen);
+        int ret = real_connect(sock, addr, followed.addrlen);
         if (followed.reconnect(sock, addr, followed.addrlen, ret) != 0 ||
             !master_is_ours(sock)) {
             close(sock);
@@ -332,7 +332,7 @@ static bool replay(int fd)
         if (!placed && ready && rec->session_req >= 0)
             return false;
         if (placed) {
-            muxfix_log(MUXFIX_LOG_REPAIR,
+            log_msg(MUXFIX_LOG_REPAIR,
                        "the master of %s went away during the mux handshake; "
                        "replayed %u request(s) to the master there now",
                        followed.path, rec->requests);
@@ -355,7 +355,7 @@ static bool connection_gone(int fd)
     if (replay(fd))
         return true;
     followed.broken = true;
-    muxfix_log(MUXFIX_LOG_REPAIR,
+    log_msg(MUXFIX_LOG_REPAIR,
                "the master of %s went away during the mux handshake and there "
                "is none to go on with; ssh opens its own connection",
                followed.path);
@@ -365,11 +365,11 @@ static bool connection_gone(int fd)
 ssize_t follow_write(int fd, const void *buf, size_t n)
 {
     if (!claim(fd))
-        return muxfix_real_write(fd, buf, n);
+        return real_write(fd, buf, n);
     int entry = errno;
     ssize_t r;
     for (;;) {
-        r = muxfix_real_write(fd, buf, n);
+        r = real_write(fd, buf, n);
         if (r > 0) {
             if (!followed.broken && !muxrec_sent(&followed.rec, buf, (size_t)r))
                 stop_recording();
@@ -423,11 +423,11 @@ static void note_fd(int passed, const void *byte)
 ssize_t follow_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     if (!claim(fd))
-        return muxfix_real_sendmsg(fd, msg, flags);
+        return real_sendmsg(fd, msg, flags);
     int entry = errno;
     ssize_t r;
     for (;;) {
-        r = muxfix_real_sendmsg(fd, msg, flags);
+        r = real_sendmsg(fd, msg, flags);
         if (r < 0 && !peer_went_away(errno))
             break;
         /* The kernel read MSG (it got as far as the socket), and the
@@ -463,11 +463,11 @@ ssize_t follow_sendmsg(int fd, const struct msghdr *msg, int flags)
 ssize_t follow_read(int fd, void *buf, size_t n)
 {
     if (!claim(fd))
-        return muxfix_real_read(fd, buf, n);
+        return real_read(fd, buf, n);
     int entry = errno;
     ssize_t r;
     for (;;) {
-        r = muxfix_real_read(fd, buf, n);
+        r = real_read(fd, buf, n);
         if (r > 0) {
             if (muxrec_reply(&followed.rec, buf, (size_t)r) ==
                 MUXREC_SESSION_ANSWERED)

@@ -51,12 +51,12 @@ enum hello_result hello_check(const struct muxfix_config *cfg, int fd,
     if (res != HELLO_OK)
         sock_reset(fd);
     if (res == HELLO_WEDGED)
-        muxfix_log(MUXFIX_LOG_REPAIR,
+        log_msg(MUXFIX_LOG_REPAIR,
                    "master at %s sent no hello within %d ms (stopped or not "
                    "accepting); reporting connection refused so ssh goes on "
                    "without it", sockpath, cfg->timeout_ms);
     if (res == HELLO_CLOSED)
-        muxfix_log(MUXFIX_LOG_DECISION,
+        log_msg(MUXFIX_LOG_DECISION,
                    "master at %s closed the connection before its hello; "
                    "connecting again", sockpath);
     errno = saved;

@@ -41,7 +41,7 @@ static int read_cmdline(char *buf, size_t size, char **argv)
         return -1;
     size_t len = 0;
     ssize_t n;
-    while (len < size && (n = muxfix_real_read(fd, buf + len, size - len)) > 0)
+    while (len < size && (n = real_read(fd, buf + len, size - len)) > 0)
         len += (size_t)n;
     close(fd);
     if (len == 0 || len >= size)
@@ -153,7 +153,7 @@ static size_t read_bounded(int fd, char *buf, size_t size)
         long left = deadline - now_ms();
         if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
             break;
-        ssize_t n = muxfix_real_read(fd, buf + len, size - 1 - len);
+        ssize_t n = real_read(fd, buf + len, size - 1 - len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -227,7 +227,7 @@ static int compute_intent(void)
     }
     if (!effective_controlmaster(argc, argv, value, sizeof value))
         return INTENT_NOT_MASTER;
-    muxfix_log(MUXFIX_LOG_DECISION, "ssh -G says controlmaster %s", value);
+    log_msg(MUXFIX_LOG_DECISION, "ssh -G says controlmaster %s", value);
     return strcmp(value, "auto") == 0 || strcmp(value, "autoask") == 0
                ? INTENT_MASTER
                : INTENT_NOT_MASTER;

@@ -22,9 +22,9 @@
 
 MUXFIX_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    int ret = muxfix_real_connect(fd, addr, len);
+    int ret = real_connect(fd, addr, len);
     bool interesting = (ret == 0 || errno == ECONNREFUSED || errno == ENOENT) &&
-                       muxfix_is_unix(addr, len);
+                       classify_is_unix(addr, len);
     if (!interesting)
         return ret;
     return repair_after_connect(fd, addr, len, ret);
@@ -32,16 +32,16 @@ MUXFIX_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 MUXFIX_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    int ret = muxfix_real_bind(fd, addr, len);
+    int ret = real_bind(fd, addr, len);
     if (ret == 0 || (errno != EADDRINUSE && errno != ENOENT) ||
-        !muxfix_is_unix(addr, len))
+        !classify_is_unix(addr, len))
         return ret;
     return repair_after_bind(fd, addr, len, ret);
 }
 
 MUXFIX_EXPORT int link(const char *oldpath, const char *newpath)
 {
-    int ret = muxfix_real_link(oldpath, newpath);
+    int ret = real_link(oldpath, newpath);
     if (ret != 0 && errno != EEXIST)
         return ret;
     return repair_after_link(oldpath, newpath, ret);
@@ -58,7 +58,7 @@ MUXFIX_EXPORT int unlink(const char *path)
     case PUBLISH_UNLINK_GO:
         break;
     }
-    int ret = muxfix_real_unlink(path);
+    int ret = real_unlink(path);
     if (ret == 0)
         publish_after_unlink(path);
     return ret;
@@ -70,19 +70,19 @@ MUXFIX_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
     if (__builtin_expect(follow_wants(fd), 0))
         return follow_read(fd, buf, n);
-    return muxfix_real_read(fd, buf, n);
+    return real_read(fd, buf, n);
 }
 
 MUXFIX_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
     if (__builtin_expect(follow_wants(fd), 0))
         return follow_write(fd, buf, n);
-    return muxfix_real_write(fd, buf, n);
+    return real_write(fd, buf, n);
 }
 
 MUXFIX_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     if (__builtin_expect(follow_wants(fd), 0))
         return follow_sendmsg(fd, msg, flags);
-    return muxfix_real_sendmsg(fd, msg, flags);
+    return real_sendmsg(fd, msg, flags);
 }

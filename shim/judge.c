@@ -41,7 +41,7 @@ static int probe_inode(int pfd)
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return errno;
-    int err = muxfix_real_connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0
+    int err = real_connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0
                   ? 0
                   : errno;
     close(fd);
@@ -62,7 +62,7 @@ static enum judge_verdict_kind ownership(const struct stat *st)
 bool judge_is_tmp_name(const char *name)
 {
     size_t len = strlen(name);
-    return muxfix_strip_tmp_suffix(name, len) != len;
+    return pattern_strip_tmp_suffix(name, len) != len;
 }
 
 bool judge_is_young(const struct stat *st, bool mtime_too)
@@ -82,7 +82,7 @@ bool judge_is_young(const struct stat *st, bool mtime_too)
  * /tmp). Nobody else can open it, so nobody else can hold it; a file of that
  * name that is not ours (created there first by another user) is reported
  * and nothing is removed. */
-#define LOCK_NAME ".muxfix-lock"
+#define LOCK_NAME MUXFIX_LOCK_NAME
 #define LOCK_NAME_BUF (sizeof LOCK_NAME + 16)
 #define LOCK_FILE_MODE (S_IRUSR | S_IWUSR)
 /* Another remover holds the lock for microseconds; one that keeps it

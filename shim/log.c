@@ -14,9 +14,9 @@
 /* One line of log; longer messages are cut, never split. */
 #define LOG_LINE_MAX 1024
 
-void muxfix_log(int level, const char *fmt, ...)
+void log_msg(int level, const char *fmt, ...)
 {
-    const struct muxfix_config *cfg = muxfix_config();
+    const struct muxfix_config *cfg = config_get();
     if (cfg == NULL || cfg->verbose < level)
         return;
 
@@ -37,7 +37,7 @@ void muxfix_log(int level, const char *fmt, ...)
      * one of theirs. Each open checks the file again (logfile.h): one
      * swapped in by another user since the configuration was read is
      * refused, and the line goes to stderr without a word, never to it. */
-    int fd = cfg->log_to_file ? muxfix_open_log(cfg->log_path, NULL) : -1;
+    int fd = cfg->log_to_file ? logfile_open(cfg->log_path, NULL) : -1;
     util_write_all(fd >= 0 ? fd : STDERR_FILENO, line, len);
     if (fd >= 0)
         close(fd);

@@ -12,7 +12,7 @@
 
 /* Log a line (without its trailing newline, and without the "muxfix: "
  * prefix) when MUXFIX_VERBOSE is at least LEVEL. */
-void muxfix_log(int level, const char *fmt, ...)
+void log_msg(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -188,7 +188,7 @@ static int refuse_failed_open(int dirfd, const char *leaf, int error,
     return refuse(verdict, MUXFIX_LOGFILE_OPEN_FAILED, error, NULL);
 }
 
-int muxfix_open_log(const char *path, struct muxfix_logfile_verdict *verdict)
+int logfile_open(const char *path, struct muxfix_logfile_verdict *verdict)
 {
     int saved = errno;
     char dir[PATH_MAX];
@@ -230,7 +230,7 @@ int muxfix_open_log(const char *path, struct muxfix_logfile_verdict *verdict)
     return fd;
 }
 
-const char *muxfix_logfile_reason(const struct muxfix_logfile_verdict *verdict,
+const char *logfile_reason(const struct muxfix_logfile_verdict *verdict,
                                   char *buf, size_t size)
 {
     switch (verdict->refusal) {

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Why muxfix_open_log refused a path. */
+/* Why logfile_open refused a path. */
 enum muxfix_logfile_refusal {
     MUXFIX_LOGFILE_OPENED,        /* not refused */
     MUXFIX_LOGFILE_SYMLINK,       /* a symbolic link in the path (ELOOP) */
@@ -41,11 +41,11 @@ struct muxfix_logfile_verdict {
  * Returns the fd, or -1 with errno set. With VERDICT non-NULL, a failed open
  * also looks at what is there, so that VERDICT says, e.g., that an unwritable
  * file is another user's rather than just EACCES. */
-int muxfix_open_log(const char *path, struct muxfix_logfile_verdict *verdict);
+int logfile_open(const char *path, struct muxfix_logfile_verdict *verdict);
 
 /* VERDICT in words for a warning line ("owned by another user (uid 1001)"),
  * written to BUF (SIZE bytes) when it needs formatting. */
-const char *muxfix_logfile_reason(const struct muxfix_logfile_verdict *verdict,
+const char *logfile_reason(const struct muxfix_logfile_verdict *verdict,
                                   char *buf, size_t size);
 
 #endif

@@ -107,7 +107,7 @@ static const char *segment_end(const char *s)
     return e != NULL ? e : s + strlen(s);
 }
 
-bool muxfix_pattern_match(const char *pattern, const char *path)
+bool pattern_match(const char *pattern, const char *path)
 {
     const char *p = pattern, *s = path;
 
@@ -122,7 +122,7 @@ bool muxfix_pattern_match(const char *pattern, const char *path)
     }
 }
 
-size_t muxfix_pattern_literal_prefix(const char *pattern)
+size_t pattern_literal_prefix(const char *pattern)
 {
     return strcspn(pattern, "*?[%");
 }
@@ -136,7 +136,7 @@ static bool is_alnum_ascii(char c)
            (c >= '0' && c <= '9');
 }
 
-size_t muxfix_strip_tmp_suffix(const char *path, size_t len)
+size_t pattern_strip_tmp_suffix(const char *path, size_t len)
 {
     if (len <= SSH_TMP_SUFFIX_RANDOM + 1)
         return len;

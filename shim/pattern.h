@@ -15,15 +15,15 @@
 #include <stddef.h>
 
 /* Does PATH match PATTERN as a whole? */
-bool muxfix_pattern_match(const char *pattern, const char *path);
+bool pattern_match(const char *pattern, const char *path);
 
 /* Length of PATTERN's leading run without any wildcard or '%': every path
  * it matches starts with exactly those bytes (a cheap first test). */
-size_t muxfix_pattern_literal_prefix(const char *pattern);
+size_t pattern_literal_prefix(const char *pattern);
 
 /* OpenSSH publishes its master socket by binding "ControlPath.XXXXXXXXXXXXXXXX"
  * (16 random [A-Za-z0-9]) and link()ing it into place. Returns the length of
  * PATH without that suffix, or LEN when PATH has no such suffix. */
-size_t muxfix_strip_tmp_suffix(const char *path, size_t len);
+size_t pattern_strip_tmp_suffix(const char *path, size_t len);
 
 #endif

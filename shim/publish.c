@@ -75,7 +75,7 @@ void publish_after_unlink(const char *path)
      * published inode's change time, which is what we compare at exit. */
     int saved = errno;
     size_t len = strnlen(path, MUXFIX_SOCK_PATH_BUF);
-    size_t base = muxfix_strip_tmp_suffix(path, len);
+    size_t base = pattern_strip_tmp_suffix(path, len);
     for (int i = 0; i < n && base != len; i++) {
         struct stat st;
         if (strlen(slots[i].path) == base &&
@@ -103,7 +103,7 @@ void publish_refuse_foreign(int fd, const char *path, unsigned uid)
     int n = __atomic_load_n(&nrefused, __ATOMIC_ACQUIRE);
 
     sock_reset(fd);
-    muxfix_log(MUXFIX_LOG_REPAIR,
+    log_msg(MUXFIX_LOG_REPAIR,
                "refused the control socket %s: its master runs as uid %u, not "
                "as you (uid %u); ssh goes on without it", path, uid,
                (unsigned)geteuid());
@@ -143,7 +143,7 @@ enum publish_unlink publish_unlink_check(const char *path)
             continue;
         if (lstat(path, &st) == 0 && !is_remembered(&slots[i], &st)) {
             verdict = PUBLISH_UNLINK_SKIP;
-            muxfix_log(MUXFIX_LOG_REPAIR,
+            log_msg(MUXFIX_LOG_REPAIR,
                        "did not remove %s at exit: it is no longer the socket "
                        "this master published (a newer master owns it)", path);
         }
@@ -151,7 +151,7 @@ enum publish_unlink publish_unlink_check(const char *path)
     }
     if (verdict == PUBLISH_UNLINK_GO && is_refused(path)) {
         verdict = PUBLISH_UNLINK_REFUSE;
-        muxfix_log(MUXFIX_LOG_DECISION,
+        log_msg(MUXFIX_LOG_DECISION,
                    "did not let ssh remove %s: it is another user's socket",
                    path);
     }

@@ -12,13 +12,13 @@ typedef ssize_t (*read_fn)(int, void *, size_t);
 typedef ssize_t (*write_fn)(int, const void *, size_t);
 typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
 
-static sockaddr_fn real_connect;
-static sockaddr_fn real_bind;
-static link_fn real_link;
-static unlink_fn real_unlink;
-static read_fn real_read;
-static write_fn real_write;
-static sendmsg_fn real_sendmsg;
+static sockaddr_fn slot_connect;
+static sockaddr_fn slot_bind;
+static link_fn slot_link;
+static unlink_fn slot_unlink;
+static read_fn slot_read;
+static write_fn slot_write;
+static sendmsg_fn slot_sendmsg;
 
 /* The slow path, taken only while a pointer is still NULL (a constructor of
  * another library called in before ours ran): racing threads resolve the
@@ -47,47 +47,47 @@ __attribute__((noinline, cold)) static void *resolve(void **slot,
         return fn_(__VA_ARGS__);                                             \
     } while (0)
 
-int muxfix_real_connect(int fd, const struct sockaddr *addr, socklen_t len)
+int real_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    REAL_CALL(sockaddr_fn, real_connect, "connect", fd, addr, len);
+    REAL_CALL(sockaddr_fn, slot_connect, "connect", fd, addr, len);
 }
 
-int muxfix_real_bind(int fd, const struct sockaddr *addr, socklen_t len)
+int real_bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    REAL_CALL(sockaddr_fn, real_bind, "bind", fd, addr, len);
+    REAL_CALL(sockaddr_fn, slot_bind, "bind", fd, addr, len);
 }
 
-int muxfix_real_link(const char *oldpath, const char *newpath)
+int real_link(const char *oldpath, const char *newpath)
 {
-    REAL_CALL(link_fn, real_link, "link", oldpath, newpath);
+    REAL_CALL(link_fn, slot_link, "link", oldpath, newpath);
 }
 
-int muxfix_real_unlink(const char *path)
+int real_unlink(const char *path)
 {
-    REAL_CALL(unlink_fn, real_unlink, "unlink", path);
+    REAL_CALL(unlink_fn, slot_unlink, "unlink", path);
 }
 
-ssize_t muxfix_real_read(int fd, void *buf, size_t n)
+ssize_t real_read(int fd, void *buf, size_t n)
 {
-    REAL_CALL(read_fn, real_read, "read", fd, buf, n);
+    REAL_CALL(read_fn, slot_read, "read", fd, buf, n);
 }
 
-ssize_t muxfix_real_write(int fd, const void *buf, size_t n)
+ssize_t real_write(int fd, const void *buf, size_t n)
 {
-    REAL_CALL(write_fn, real_write, "write", fd, buf, n);
+    REAL_CALL(write_fn, slot_write, "write", fd, buf, n);
 }
 
-ssize_t muxfix_real_sendmsg(int fd, const struct msghdr *msg, int flags)
+ssize_t real_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    REAL_CALL(sendmsg_fn, real_sendmsg, "sendmsg", fd, msg, flags);
+    REAL_CALL(sendmsg_fn, slot_sendmsg, "sendmsg", fd, msg, flags);
 }
 
-__attribute__((constructor)) static void muxfix_real_init(void)
+__attribute__((constructor)) static void real_init(void)
 {
     static void **const slots[] = {
-        (void **)&real_connect, (void **)&real_bind,  (void **)&real_link,
-        (void **)&real_unlink,  (void **)&real_read,  (void **)&real_write,
-        (void **)&real_sendmsg,
+        (void **)&slot_connect, (void **)&slot_bind,  (void **)&slot_link,
+        (void **)&slot_unlink,  (void **)&slot_read,  (void **)&slot_write,
+        (void **)&slot_sendmsg,
     };
     static const char *const names[] = {"connect", "bind",  "link",   "unlink",
                                         "read",    "write", "sendmsg"};

@@ -9,12 +9,12 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-int muxfix_real_connect(int fd, const struct sockaddr *addr, socklen_t len);
-int muxfix_real_bind(int fd, const struct sockaddr *addr, socklen_t len);
-int muxfix_real_link(const char *oldpath, const char *newpath);
-int muxfix_real_unlink(const char *path);
-ssize_t muxfix_real_read(int fd, void *buf, size_t n);
-ssize_t muxfix_real_write(int fd, const void *buf, size_t n);
-ssize_t muxfix_real_sendmsg(int fd, const struct msghdr *msg, int flags);
+int real_connect(int fd, const struct sockaddr *addr, socklen_t len);
+int real_bind(int fd, const struct sockaddr *addr, socklen_t len);
+int real_link(const char *oldpath, const char *newpath);
+int real_unlink(const char *path);
+ssize_t real_read(int fd, void *buf, size_t n);
+ssize_t real_write(int fd, const void *buf, size_t n);
+ssize_t real_sendmsg(int fd, const struct msghdr *msg, int flags);
 
 #endif

@@ -42,7 +42,7 @@ static void log_kept(const char *full, const struct judge_verdict *v, int level)
     case VERDICT_SYMLINK:
     case VERDICT_NOTSOCKET:
     case VERDICT_FOREIGN:
-        muxfix_log(level,
+        log_msg(level,
                    "left %s alone: %s; remove it yourself if it is stale, "
                    "or use a ControlPath of your own", full,
                    v->kind == VERDICT_SYMLINK     ? "it is a symbolic link; "
@@ -51,16 +51,16 @@ static void log_kept(const char *full, const struct judge_verdict *v, int level)
                                                   : "it belongs to another user");
         break;
     case VERDICT_LIVE:
-        muxfix_log(level, "left %s alone: a master is listening there", full);
+        log_msg(level, "left %s alone: a master is listening there", full);
         break;
     case VERDICT_UNKNOWN:
-        muxfix_log(v->err == EAGAIN ? level : MUXFIX_LOG_REPAIR,
+        log_msg(v->err == EAGAIN ? level : MUXFIX_LOG_REPAIR,
                    "left %s alone: %s", full,
                    v->err == EAGAIN ? "a master is listening there"
                                     : strerror(v->err));
         break;
     case VERDICT_LOCKED:
-        muxfix_log(MUXFIX_LOG_REPAIR,
+        log_msg(MUXFIX_LOG_REPAIR,
                    "left dead socket %s alone: %s", full,
                    v->detail != NULL && strcmp(v->detail, "held") == 0
                        ? "the directory's removal lock stayed taken for 2 s"
@@ -69,7 +69,7 @@ static void log_kept(const char *full, const struct judge_verdict *v, int level)
         break;
     case VERDICT_CHANGED:
         if (v->left_at[0] != '\0')
-            muxfix_log(MUXFIX_LOG_REPAIR,
+            log_msg(MUXFIX_LOG_REPAIR,
                        "moved %s aside to %s and could not put it back "
                        "(something new took its place): nothing was deleted",
                        full, v->left_at);
@@ -125,11 +125,11 @@ static void sweep_entry(const struct muxfix_config *cfg,
                      strcmp(dir->path, "/") == 0 ? "" : "/", name);
     if (n < 0 || (size_t)n >= MUXFIX_SUN_PATH_SIZE)
         return;
-    if (!muxfix_path_is_managed(cfg, full) || is_young_tmp_socket(dir->fd, name))
+    if (!classify_path_is_managed(cfg, full) || is_young_tmp_socket(dir->fd, name))
         return;
     (void)reap_entry(dir, name, full, MUXFIX_LOG_DECISION, &removed);
     if (removed)
-        muxfix_log(MUXFIX_LOG_REPAIR,
+        log_msg(MUXFIX_LOG_REPAIR,
                    "removed dead control socket %s (no master listening; "
                    "found beside %s)", full, dir->base);
 }
@@ -161,7 +161,7 @@ static void sweep_directory(const struct muxfix_config *cfg,
 
 bool reap_dead_socket(const char *sockpath, const char *met_by)
 {
-    const struct muxfix_config *cfg = muxfix_config();
+    const struct muxfix_config *cfg = config_get();
     struct ctl_dir dir;
     int saved = errno;
     bool gone = false, removed = false;
@@ -171,7 +171,7 @@ bool reap_dead_socket(const char *sockpath, const char *met_by)
     if (trust_open_dir(sockpath, &dir)) {
         gone = reap_entry(&dir, dir.base, sockpath, MUXFIX_LOG_REPAIR, &removed);
         if (removed) {
-            muxfix_log(MUXFIX_LOG_REPAIR,
+            log_msg(MUXFIX_LOG_REPAIR,
                        "removed dead control socket %s (no master listening; "
                        "%s)", sockpath, met_by);
             sweep_directory(cfg, &dir);

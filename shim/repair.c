@@ -21,9 +21,9 @@
 static const struct muxfix_config *managed(const struct sockaddr *addr,
                                            socklen_t len, char *path)
 {
-    const struct muxfix_config *cfg = muxfix_config();
-    if (cfg == NULL || cfg->disabled || !muxfix_sockaddr_path(addr, len, path) ||
-        !muxfix_path_is_managed(cfg, path))
+    const struct muxfix_config *cfg = config_get();
+    if (cfg == NULL || cfg->disabled || !classify_sockaddr_path(addr, len, path) ||
+        !classify_path_is_managed(cfg, path))
         return NULL;
     return cfg;
 }
@@ -40,7 +40,7 @@ static int connect_again(const struct muxfix_config *cfg, int fd,
                          const char *path)
 {
     if (errno == ECONNREFUSED) {
-        muxfix_log(MUXFIX_LOG_DECISION,
+        log_msg(MUXFIX_LOG_DECISION,
                    "connect(%s): connection refused; probing", path);
         /* Plain ssh with ControlMaster=no says "Control socket connect(P):
          * Connection refused" and leaves the file forever; -O check exits
@@ -49,7 +49,7 @@ static int connect_again(const struct muxfix_config *cfg, int fd,
             errno = ECONNREFUSED;
             return -1;
         }
-        int ret = muxfix_real_connect(fd, addr, len);
+        int ret = real_connect(fd, addr, len);
         if (ret == 0 || errno != ENOENT)
             return ret;
     }
@@ -103,7 +103,7 @@ static int connect_managed(const struct muxfix_config *cfg, int fd,
             return -1;
         }
         util_pause_ms(HELLO_CLOSED_PAUSE_MS);
-        ret = muxfix_real_connect(fd, addr, len);
+        ret = real_connect(fd, addr, len);
     }
 }
 
@@ -151,7 +151,7 @@ int repair_after_bind(int fd, const struct sockaddr *addr, socklen_t len,
         errno = saved;
         return ret;
     }
-    muxfix_log(MUXFIX_LOG_DECISION, "bind(%s): %s", path, strerror(saved));
+    log_msg(MUXFIX_LOG_DECISION, "bind(%s): %s", path, strerror(saved));
     if (saved == EADDRINUSE)
         retry = reap_dead_socket(path, "bind found it in the way");
     else if (saved == ENOENT)
@@ -162,28 +162,28 @@ int repair_after_bind(int fd, const struct sockaddr *addr, socklen_t len,
         errno = saved;
         return ret;
     }
-    return muxfix_real_bind(fd, addr, len);
+    return real_bind(fd, addr, len);
 }
 
 int repair_after_link(const char *oldpath, const char *newpath, int ret)
 {
     int saved = errno;
-    const struct muxfix_config *cfg = muxfix_config();
+    const struct muxfix_config *cfg = config_get();
 
     /* Only a path that fits sun_path can be a control socket. */
     if (cfg == NULL || cfg->disabled ||
         strnlen(newpath, MUXFIX_SUN_PATH_SIZE) >= MUXFIX_SUN_PATH_SIZE ||
-        !muxfix_path_is_managed(cfg, newpath)) {
+        !classify_path_is_managed(cfg, newpath)) {
         errno = saved;
         return ret;
     }
     if (ret != 0) {
-        muxfix_log(MUXFIX_LOG_DECISION, "link(%s): file exists; probing",
+        log_msg(MUXFIX_LOG_DECISION, "link(%s): file exists; probing",
                    newpath);
         /* Plain ssh: "ControlSocket P already exists, disabling
          * multiplexing". */
         if (reap_dead_socket(newpath, "it blocked a new master"))
-            ret = muxfix_real_link(oldpath, newpath);
+            ret = real_link(oldpath, newpath);
         else
             errno = saved;
     }

@@ -12,4 +12,10 @@
 /* A NUL-terminated copy of a socket path fits in this. */
 #define MUXFIX_SOCK_PATH_BUF (MUXFIX_SUN_PATH_SIZE + 1)
 
+/* The lock files muxfix keeps beside control sockets: the removal lock of a
+ * directory (judge.c: ".muxfix-lock", or ".muxfix-lock-UID" in a shared
+ * sticky one) and the crowd's lock of one ControlPath (crowd.c:
+ * ".NAME.muxfix-lock"). Both end in this; muxfix-probe hides them. */
+#define MUXFIX_LOCK_NAME ".muxfix-lock"
+
 #endif

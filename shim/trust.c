@@ -25,13 +25,13 @@ static int open_logged(const char *dirpath, bool parent, const char *what_for)
         struct stat lst;
         bool is_link = !parent && (err == ELOOP || err == ENOTDIR) &&
                        lstat(dirpath, &lst) == 0 && S_ISLNK(lst.st_mode);
-        muxfix_log(is_link || err == ENOTDIR ? MUXFIX_LOG_REPAIR
+        log_msg(is_link || err == ENOTDIR ? MUXFIX_LOG_REPAIR
                                              : MUXFIX_LOG_DECISION,
                    "left %s alone: cannot open directory %s (%s)", what_for,
                    dirpath, is_link ? "it is a symbolic link" : strerror(err));
         return -1;
     }
-    muxfix_log(MUXFIX_LOG_REPAIR,
+    log_msg(MUXFIX_LOG_REPAIR,
                "left %s alone: its directory %s is not safe to change (%s); "
                "use a directory of your own with mode 0700", what_for,
                dirpath, ctl_dir_refusal_text(refusal, err));
@@ -63,11 +63,11 @@ bool trust_create_missing_dir(const char *sockpath)
     }
     enum ctl_dir_made made = ctl_dir_make_at(pfd, leaf);
     if (made == CTL_DIR_MADE)
-        muxfix_log(MUXFIX_LOG_REPAIR,
+        log_msg(MUXFIX_LOG_REPAIR,
                    "created missing control directory %s (mode 0700) for %s",
                    dir, sockpath);
     else if (made == CTL_DIR_NOT_MADE)
-        muxfix_log(MUXFIX_LOG_REPAIR, "could not create directory %s: %s",
+        log_msg(MUXFIX_LOG_REPAIR, "could not create directory %s: %s",
                    dir, strerror(errno));
     close(pfd);
     errno = saved;

@@ -36,7 +36,7 @@ void util_write_all(int fd, const void *buf, size_t len)
 {
     const char *p = buf;
     while (len > 0) {
-        ssize_t n = muxfix_real_write(fd, p, len);
+        ssize_t n = real_write(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)

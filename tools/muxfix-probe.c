@@ -126,7 +126,7 @@ static int usage(void)
 /* The configuration as the library reads it, or NULL after a line why. */
 static const struct muxfix_config *config(void)
 {
-    const struct muxfix_config *cfg = muxfix_config();
+    const struct muxfix_config *cfg = config_get();
     if (cfg == NULL) {
         (void)fputs("muxfix-probe: the configuration could not be read\n", stderr);
         return NULL;
@@ -152,7 +152,7 @@ static int cmd_managed(const char *path)
     const struct muxfix_config *cfg = config();
     if (cfg == NULL)
         return EXIT_OUTPUT;
-    (void)puts(muxfix_path_is_managed(cfg, path) ? "yes" : "no");
+    (void)puts(classify_path_is_managed(cfg, path) ? "yes" : "no");
     return probe_out_done();
 }
 
@@ -197,7 +197,7 @@ static int cmd_quote(const char *path)
     }
     pattern[n] = '\0';
     /* The library's matcher must agree, or the pattern is of no use. */
-    if (!muxfix_pattern_match(pattern, path)) {
+    if (!pattern_match(pattern, path)) {
         (void)fputs("muxfix-probe: quote: no pattern matches this path\n", stderr);
         return EXIT_OUTPUT;
     }
@@ -232,7 +232,7 @@ static int cmd_scan(int argc, char **argv, bool entries)
     }
     if (argc - i != 1)
         return usage();
-    how.cfg = muxfix_config();
+    how.cfg = config_get();
     if (how.cfg == NULL)
         return EXIT_OUTPUT;
     probe_scan_dir(stdout, argv[i], &how);
@@ -259,7 +259,7 @@ static int cmd_clean(int argc, char **argv)
             return usage();
         how.mode = JUDGE_CHECK_ONLY;
     }
-    how.cfg = i < argc ? muxfix_config() : config();
+    how.cfg = i < argc ? config_get() : config();
     if (how.cfg == NULL)
         return EXIT_OUTPUT;
     if (i == argc) {

@@ -75,7 +75,7 @@ static void found(struct walk *w)
 
 static bool is_literal(const char *seg)
 {
-    return seg[muxfix_pattern_literal_prefix(seg)] == '\0';
+    return seg[pattern_literal_prefix(seg)] == '\0';
 }
 
 /* A directory being listed for a wildcard segment. */
@@ -143,7 +143,7 @@ static void walk_segments(struct walk *w, char **segs, size_t n)
             continue;
         }
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-            !muxfix_pattern_match(segs[f->seg], e->d_name) ||
+            !pattern_match(segs[f->seg], e->d_name) ||
             !append(w, f->len, e->d_name, &len))
             continue;
         descend(w, stack, &depth, segs, f->seg + 1, n, len);

@@ -16,7 +16,7 @@
 /* The file name of muxfix's locks: the removal lock is ".muxfix-lock" or
  * ".muxfix-lock-UID" (judge.c), a ControlPath's crowd lock
  * ".NAME.muxfix-lock" (crowd.c). Regular files of no interest to anyone. */
-#define LOCK_NAME ".muxfix-lock"
+#define LOCK_NAME MUXFIX_LOCK_NAME
 #define LOCK_NAME_LEN (sizeof LOCK_NAME - 1)
 
 /* A directory entry's path: the directory, '/', a name of at most NAME_MAX. */
@@ -215,7 +215,7 @@ static void put_entry(FILE *out, int dfd, const char *name, const char *full,
 static bool chosen(const struct scan_how *how, const char *full,
                    const struct stat *st)
 {
-    bool managed = muxfix_path_is_managed(how->cfg, full);
+    bool managed = classify_path_is_managed(how->cfg, full);
 
     switch (how->filter) {
     case SCAN_MANAGED:

@@ -1,4 +1,4 @@
-/* logfile_check: muxfix_open_log (shim/logfile.c) on each PATH argument.
+/* logfile_check: logfile_open (shim/logfile.c) on each PATH argument.
  * Prints "PATH: opened" (after appending a line to it) or "PATH: refused
  * (REASON)", one line per path, the reason as the MUXFIX_LOG warning gives
  * it. Built twice: with openat2, and as logfile_check_walk with
@@ -19,11 +19,11 @@ int main(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         struct muxfix_logfile_verdict why;
-        int fd = muxfix_open_log(argv[i], &why);
+        int fd = logfile_open(argv[i], &why);
         if (fd < 0) {
             char reason[REASON_MAX];
             printf("%s: refused (%s)\n", argv[i],
-                   muxfix_logfile_reason(&why, reason, sizeof reason));
+                   logfile_reason(&why, reason, sizeof reason));
             continue;
         }
         ssize_t n = write(fd, line, strlen(line));

@@ -86,7 +86,7 @@ static void test_match(void)
 {
     for (size_t i = 0; i < sizeof match_cases / sizeof match_cases[0]; i++) {
         const struct match_case *c = &match_cases[i];
-        check(muxfix_pattern_match(c->pattern, c->path) == c->expect,
+        check(pattern_match(c->pattern, c->path) == c->expect,
               c->expect ? "should match" : "should not match", c->pattern,
               c->path);
     }
@@ -95,15 +95,15 @@ static void test_match(void)
 static void test_tmp_suffix(void)
 {
     const char *p = "/s/cm.AbCdEfGh12345678";
-    check(muxfix_strip_tmp_suffix(p, strlen(p)) == 5, "tmp suffix", p, "5");
+    check(pattern_strip_tmp_suffix(p, strlen(p)) == 5, "tmp suffix", p, "5");
     p = "/s/cm.AbCdEfGh1234567";    /* 15 random characters */
-    check(muxfix_strip_tmp_suffix(p, strlen(p)) == strlen(p), "short suffix",
+    check(pattern_strip_tmp_suffix(p, strlen(p)) == strlen(p), "short suffix",
           p, "unchanged");
     p = "/s/cm.AbCdEfGh1234567_";   /* not alphanumeric */
-    check(muxfix_strip_tmp_suffix(p, strlen(p)) == strlen(p), "bad suffix", p,
+    check(pattern_strip_tmp_suffix(p, strlen(p)) == strlen(p), "bad suffix", p,
           "unchanged");
     p = ".AbCdEfGh12345678";
-    check(muxfix_strip_tmp_suffix(p, strlen(p)) == strlen(p), "bare suffix", p,
+    check(pattern_strip_tmp_suffix(p, strlen(p)) == strlen(p), "bare suffix", p,
           "unchanged");
 }
 
@@ -111,7 +111,7 @@ static struct muxfix_config cfg;
 
 static void test_parse(void)
 {
-    const char *why = muxfix_parse_patterns(&cfg, "~/.ssh/cm-*:/tmp/x/*", "/home/u");
+    const char *why = config_parse_patterns(&cfg, "~/.ssh/cm-*:/tmp/x/*", "/home/u");
     check(why == NULL && cfg.npatterns == 2, "parse two", "~/.ssh/cm-*:/tmp/x/*",
           why ? why : "ok");
     if (cfg.npatterns == 2) {
@@ -120,49 +120,49 @@ static void test_parse(void)
         check(strcmp(cfg.patterns[1], "/tmp/x/*") == 0, "plain", cfg.patterns[1],
               "/tmp/x/*");
     }
-    check(muxfix_parse_patterns(&cfg, "", "/h") != NULL, "empty rejected", "", "");
-    check(muxfix_parse_patterns(&cfg, "/a::/b", "/h") != NULL, "empty item",
+    check(config_parse_patterns(&cfg, "", "/h") != NULL, "empty rejected", "", "");
+    check(config_parse_patterns(&cfg, "/a::/b", "/h") != NULL, "empty item",
           "/a::/b", "");
-    check(muxfix_parse_patterns(&cfg, "/a:", "/h") != NULL, "trailing colon",
+    check(config_parse_patterns(&cfg, "/a:", "/h") != NULL, "trailing colon",
           "/a:", "");
-    check(muxfix_parse_patterns(&cfg, "~/x", NULL) != NULL, "no home",
+    check(config_parse_patterns(&cfg, "~/x", NULL) != NULL, "no home",
           "~/x", "");
-    check(muxfix_parse_patterns(&cfg, "~nosuchuser-muxfix/x", "/h") != NULL,
+    check(config_parse_patterns(&cfg, "~nosuchuser-muxfix/x", "/h") != NULL,
           "unknown user", "~nosuchuser-muxfix/x", "");
-    check(muxfix_parse_patterns(&cfg, "~root/x", "/h") == NULL &&
+    check(config_parse_patterns(&cfg, "~root/x", "/h") == NULL &&
               strcmp(cfg.patterns[0], "/root/x") == 0,
           "~root", "~root/x", cfg.patterns[0]);
 
     static char big[70000];
     memset(big, 'a', sizeof big - 1);
     big[0] = '/';
-    check(muxfix_parse_patterns(&cfg, big, "/h") != NULL, "64 KiB pattern",
+    check(config_parse_patterns(&cfg, big, "/h") != NULL, "64 KiB pattern",
           "aaa...", "");
     for (size_t i = 0; i + 2 < sizeof big; i += 2)
         big[i] = '/', big[i + 1] = ':';
     big[sizeof big - 2] = 'x';
-    check(muxfix_parse_patterns(&cfg, big + 2, "/h") != NULL,
+    check(config_parse_patterns(&cfg, big + 2, "/h") != NULL,
           "thousands of patterns", "/:/:...", "");
-    check(muxfix_parse_patterns(&cfg, MUXFIX_DEFAULT_PATH, "/home/u") == NULL,
+    check(config_parse_patterns(&cfg, MUXFIX_DEFAULT_PATH, "/home/u") == NULL,
           "default parses", MUXFIX_DEFAULT_PATH, "");
 }
 
 static void test_managed(void)
 {
-    (void)muxfix_parse_patterns(&cfg, "/s/*:/c/%r@%h:/k/cm", "/h");
+    (void)config_parse_patterns(&cfg, "/s/*:/c/%r@%h:/k/cm", "/h");
     strcpy(cfg.auth_sock, "/s/agent");
-    check(muxfix_path_is_managed(&cfg, "/s/host"), "managed", "/s/host", "");
-    check(!muxfix_path_is_managed(&cfg, "/s/agent"), "agent never", "/s/agent", "");
-    check(muxfix_path_is_managed(&cfg, "/c/u@h.0123456789abcdef"), "tmp name",
+    check(classify_path_is_managed(&cfg, "/s/host"), "managed", "/s/host", "");
+    check(!classify_path_is_managed(&cfg, "/s/agent"), "agent never", "/s/agent", "");
+    check(classify_path_is_managed(&cfg, "/c/u@h.0123456789abcdef"), "tmp name",
           "/c/u@h.0123456789abcdef", "");
-    check(muxfix_path_is_managed(&cfg, "/k/cm.0123456789abcdef"), "tmp of literal",
+    check(classify_path_is_managed(&cfg, "/k/cm.0123456789abcdef"), "tmp of literal",
           "/k/cm.0123456789abcdef", "");
-    check(!muxfix_path_is_managed(&cfg, "/k/cm.012345"), "not tmp",
+    check(!classify_path_is_managed(&cfg, "/k/cm.012345"), "not tmp",
           "/k/cm.012345", "");
-    check(!muxfix_path_is_managed(&cfg, "/other/x"), "unmanaged", "/other/x", "");
-    check(!muxfix_path_is_managed(&cfg, ""), "empty", "", "");
+    check(!classify_path_is_managed(&cfg, "/other/x"), "unmanaged", "/other/x", "");
+    check(!classify_path_is_managed(&cfg, ""), "empty", "", "");
     cfg.disabled = true;
-    check(!muxfix_path_is_managed(&cfg, "/s/host"), "disabled", "/s/host", "");
+    check(!classify_path_is_managed(&cfg, "/s/host"), "disabled", "/s/host", "");
 }
 
 int main(void)
