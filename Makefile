@@ -93,6 +93,11 @@ $(BUILD)/logfile_check_walk: tests/progs/logfile_check.c shim/logfile.c $(SHIM_H
 $(BUILD)/muxrec_test: tests/progs/muxrec_test.c shim/muxrec.c shim/muxrec.h | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -Ishim -o $@ $< shim/muxrec.c
 
+# The attacker's rename race; its judge mode links the probe's mechanism.
+DIRSWAP_SRC := shim/judge.c shim/ctldir.c shim/pattern.c shim/real.c shim/util.c
+$(BUILD)/dirswap: tests/progs/dirswap.c $(DIRSWAP_SRC) $(SHIM_HDR) | $(BUILD)
+	$(CC) $(BASEFLAGS) $(CFLAGS) -Ishim -o $@ $< $(DIRSWAP_SRC)
+
 $(BUILD)/threads: tests/progs/threads.c | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -pthread -o $@ $<
 

@@ -12,6 +12,10 @@
  *   dirswap probe PROBE PATH SECONDS
  *       run "PROBE --remove-if-dead PATH" (muxfix-probe, what muxfix clean
  *       runs) in a loop for SECONDS; prints "rounds=N removed=N".
+ *   dirswap judge PATH SECONDS
+ *       the same judgement in process, in a tight loop (judge_path() of
+ *       shim/judge.c, linked in as muxfix-probe links it): thousands of
+ *       rounds where exec'ing the probe makes hundreds.
  * Exits 2 on a usage or setup error. */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +27,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "judge.h"
 
 static double now(void)
 {
@@ -112,15 +118,32 @@ static int do_probe(const char *probe, const char *path, double secs)
     return 0;
 }
 
+static int do_judge(const char *path, double secs)
+{
+    long rounds = 0, removed = 0;
+    double end = now() + secs;
+    while (now() < end) {
+        struct judge_verdict v;
+        judge_path(path, JUDGE_REMOVE_IF_DEAD, &v);
+        if (v.kind == VERDICT_REMOVED)
+            removed++;
+        rounds++;
+    }
+    printf("rounds=%ld removed=%ld\n", rounds, removed);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[1], "swap") == 0)
         return do_swap(argv[2], argv[3], argv[4], atof(argv[5]));
     if (argc == 4 && strcmp(argv[1], "connect") == 0)
         return do_connect(argv[2], atof(argv[3]));
+    if (argc == 4 && strcmp(argv[1], "judge") == 0)
+        return do_judge(argv[2], atof(argv[3]));
     if (argc == 5 && strcmp(argv[1], "probe") == 0)
         return do_probe(argv[2], argv[3], atof(argv[4]));
     fprintf(stderr, "usage: dirswap swap PARENT A B SECONDS | connect PATH "
-                    "SECONDS | probe PROBE PATH SECONDS\n");
+                    "SECONDS | probe PROBE PATH SECONDS | judge PATH SECONDS\n");
     return 2;
 }
