@@ -51,11 +51,13 @@ static int open_lock(const char *path, bool may_create_dir)
     /* NAME is sized for the longest base: never truncated. */
     (void)snprintf(name, sizeof name, ".%s%s", dir.base, LOCK_SUFFIX);
     int fd = openat(dir.fd, name,
-                    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+                    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+                        O_NOCTTY,
                     S_IRUSR | S_IWUSR);
     ctl_dir_close(&dir);
     if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-                    st.st_uid != geteuid() || st.st_nlink != 1)) {
+                    st.st_uid != geteuid() || st.st_nlink != 1 ||
+                    (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)) {
         /* Another user made a file of that name first (in a sticky
          * directory he can): the crowd goes without its lock, as plain ssh
          * would. */
@@ -131,7 +133,7 @@ static int try_connect(int fd, const struct sockaddr *addr, socklen_t len,
 {
     uid_t uid;
 
-    if (real_connect(fd, addr, len) != 0)
+    if (sock_connect_nowait(fd, addr, len) != 0)
         return -1;
     if (sock_peer_is_ours(fd, &uid))
         return 0;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -51,35 +52,94 @@ static enum ctl_dir_refusal untrusted_reason(const struct stat *st)
     return CTL_DIR_TRUSTED;
 }
 
-/* Open DIRPATH with FLAGS if it is trusted; -1 with *REFUSAL (and errno) set
- * otherwise. Logs nothing. */
-static int open_checked(const char *dirpath, int flags,
+/* May a name be looked up in the directory with status ST on the way to a
+ * control directory? Only if nobody but us and root can rename or replace
+ * its entries: owned by us or root, and not writable by group or others
+ * unless sticky (others may then add entries, but not move ours). A
+ * directory above the control directory that another user can write lets
+ * him swap what the path leads to, even with no symlink at the end. */
+static bool lookup_is_safe(const struct stat *st)
+{
+    uid_t euid = geteuid();
+    if (st->st_uid != euid && st->st_uid != 0)
+        return false;
+    return (st->st_mode & (S_IWGRP | S_IWOTH)) == 0 ||
+           (st->st_mode & S_ISVTX) != 0;
+}
+
+/* Is the directory CUR safe to look a name up in? Sets *REFUSAL if not. */
+static bool step_is_safe(int cur, enum ctl_dir_refusal *refusal)
+{
+    struct stat st;
+    if (fstat(cur, &st) != 0) {
+        *refusal = CTL_DIR_CANNOT_STAT;
+        return false;
+    }
+    if (!lookup_is_safe(&st)) {
+        *refusal = CTL_DIR_UNSAFE_PATH;
+        errno = EPERM;
+        return false;
+    }
+    return true;
+}
+
+/* Open DIRPATH one component at a time, each looked up in a directory that
+ * is safe (lookup_is_safe); symbolic links are followed only in such a
+ * directory (whoever made them was us or root), and the last component only
+ * when FOLLOW_LAST. Then check the directory itself is trusted. -1 with
+ * *REFUSAL (and errno) set otherwise. Logs nothing. */
+static int open_checked(const char *dirpath, bool follow_last,
                         enum ctl_dir_refusal *refusal)
 {
-    int fd = open(dirpath, flags);
-    if (fd < 0) {
-        *refusal = CTL_DIR_CANNOT_OPEN;
+    char buf[PATH_MAX];
+    size_t len = strlen(dirpath);
+
+    *refusal = CTL_DIR_CANNOT_OPEN;
+    if (len == 0 || len >= sizeof buf) {
+        errno = len == 0 ? ENOENT : ENAMETOOLONG;
         return -1;
     }
+    memcpy(buf, dirpath, len + 1);
+    int cur = open(buf[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cur < 0)
+        return -1;
+    char *save = NULL;
+    for (char *c = strtok_r(buf, "/", &save); c != NULL;) {
+        char *next = strtok_r(NULL, "/", &save);
+        if (strcmp(c, ".") != 0) {
+            int flags = DIR_OPEN_FLAGS & ~O_NOFOLLOW;
+            if (next == NULL && !follow_last)
+                flags |= O_NOFOLLOW;
+            int nfd = step_is_safe(cur, refusal) ? openat(cur, c, flags) : -1;
+            int err = errno;
+            close(cur);
+            if (nfd < 0) {
+                errno = err;
+                return -1;
+            }
+            cur = nfd;
+        }
+        c = next;
+    }
     struct stat st;
-    *refusal = fstat(fd, &st) != 0 ? CTL_DIR_CANNOT_STAT : untrusted_reason(&st);
+    *refusal = fstat(cur, &st) != 0 ? CTL_DIR_CANNOT_STAT : untrusted_reason(&st);
     if (*refusal != CTL_DIR_TRUSTED) {
         int err = errno;
-        close(fd);
+        close(cur);
         errno = err;
         return -1;
     }
-    return fd;
+    return cur;
 }
 
 int ctl_dir_open_trusted(const char *dirpath, enum ctl_dir_refusal *refusal)
 {
-    return open_checked(dirpath, DIR_OPEN_FLAGS, refusal);
+    return open_checked(dirpath, false, refusal);
 }
 
 int ctl_dir_open_trusted_parent(const char *dirpath, enum ctl_dir_refusal *refusal)
 {
-    return open_checked(dirpath, DIR_OPEN_FLAGS & ~O_NOFOLLOW, refusal);
+    return open_checked(dirpath, true, refusal);
 }
 
 void ctl_dir_close(struct ctl_dir *dir)
@@ -96,6 +156,8 @@ const char *ctl_dir_refusal_text(enum ctl_dir_refusal refusal, int err)
         return "it belongs to another user";
     case CTL_DIR_OTHERS_CAN_WRITE:
         return "others can write to it";
+    case CTL_DIR_UNSAFE_PATH:
+        return "another user can rename entries of a directory above it";
     default:
         return strerror(err);
     }

@@ -5,7 +5,9 @@
  * O_DIRECTORY|O_NOFOLLOW and *at() calls with AT_SYMLINK_NOFOLLOW, so no
  * path is resolved twice between a check and the act. A directory is trusted
  * only when nobody else can replace its entries: owned by us and not writable
- * by group or others, or sticky (like /tmp) and owned by us or root. */
+ * by group or others, or sticky (like /tmp) and owned by us or root; and it
+ * is reached only through directories nobody else can rename entries of
+ * (owned by us or root, not writable by others unless sticky). */
 #ifndef MUXFIX_CTLDIR_H
 #define MUXFIX_CTLDIR_H
 
@@ -39,6 +41,8 @@ enum ctl_dir_refusal {
     CTL_DIR_CANNOT_STAT,      /* fstat() failed */
     CTL_DIR_FOREIGN_OWNER,    /* another user's, and not a sticky root one */
     CTL_DIR_OTHERS_CAN_WRITE, /* ours, but group or others may write */
+    CTL_DIR_UNSAFE_PATH,      /* a directory on the way to it may be changed
+                                 by another user (errno EPERM) */
 };
 
 /* Open the directory DIRPATH (O_NOFOLLOW) if it is trusted. Returns the fd,

@@ -288,6 +288,8 @@ static void refused_dir_verdict(enum ctl_dir_refusal refusal, int err,
         v->detail = "foreign-owner";
     else if (refusal == CTL_DIR_OTHERS_CAN_WRITE)
         v->detail = "writable-by-others";
+    else if (refusal == CTL_DIR_UNSAFE_PATH)
+        v->detail = "unsafe-path";
     else if (err == ELOOP)
         v->detail = "symlink";
     else if (err == ENOENT)

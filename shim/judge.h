@@ -60,8 +60,9 @@ struct judge_verdict {
                            VERDICT_UNTRUSTED_DIR without DETAIL;
                            VERDICT_CHANGED when the name could not be looked
                            up again (ENOENT: it went); else 0 */
-    const char *detail; /* VERDICT_UNTRUSTED_DIR: "symlink", "foreign-owner"
-                           or "writable-by-others"; VERDICT_LOCKED:
+    const char *detail; /* VERDICT_UNTRUSTED_DIR: "symlink", "foreign-owner",
+                           "writable-by-others" or "unsafe-path" (a
+                           directory above it others can change); VERDICT_LOCKED:
                            "held" (taken for 2 s) or "foreign-lock" (the
                            lock file is not a private file of ours) */
     unsigned owner;     /* VERDICT_FOREIGN: the socket's uid */

@@ -144,9 +144,25 @@ static enum muxfix_logfile_refusal judge(const struct stat *st)
     return MUXFIX_LOGFILE_OPENED;
 }
 
+/* Can only we and root rename files in the directory DIRFD? Owned by one of
+ * us and not writable by others, or sticky (others may add files, but not
+ * rename ours). Elsewhere another user could rename any file of ours into
+ * the log's name and read what we append. */
+static bool dir_is_private(int dirfd)
+{
+    struct stat st;
+    if (fstat(dirfd, &st) != 0)
+        return false;
+    if (st.st_uid != geteuid() && st.st_uid != 0)
+        return false;
+    return (st.st_mode & (S_IWGRP | S_IWOTH)) == 0 || (st.st_mode & S_ISVTX) != 0;
+}
+
 static int errno_of(enum muxfix_logfile_refusal refusal)
 {
     switch (refusal) {
+    case MUXFIX_LOGFILE_SHARED_DIR:
+        return EACCES;
     case MUXFIX_LOGFILE_SYMLINK:
         return ELOOP;
     case MUXFIX_LOGFILE_FOREIGN_OWNER:
@@ -201,6 +217,10 @@ int logfile_open(const char *path, struct muxfix_logfile_verdict *verdict)
         return refuse(verdict, errno == ELOOP ? MUXFIX_LOGFILE_SYMLINK
                                           : MUXFIX_LOGFILE_OPEN_FAILED,
                       errno, NULL);
+    if (!dir_is_private(dirfd)) {
+        close(dirfd);
+        return refuse(verdict, MUXFIX_LOGFILE_SHARED_DIR, EACCES, NULL);
+    }
     int fd = openat(dirfd, leaf, LOG_OPEN_FLAGS, LOG_FILE_MODE);
     if (fd < 0) {
         int rc = refuse_failed_open(dirfd, leaf, errno, verdict);
@@ -246,6 +266,8 @@ const char *logfile_reason(const struct muxfix_logfile_verdict *verdict,
         return buf;
     case MUXFIX_LOGFILE_HARD_LINKED:
         return "it has other hard links";
+    case MUXFIX_LOGFILE_SHARED_DIR:
+        return "its directory lets other users rename files in it";
     case MUXFIX_LOGFILE_OPEN_FAILED:
         break;
     }

@@ -28,6 +28,8 @@ enum muxfix_logfile_refusal {
     MUXFIX_LOGFILE_NOT_REGULAR,   /* a directory, FIFO, socket or device */
     MUXFIX_LOGFILE_FOREIGN_OWNER, /* another uid's file (EPERM) */
     MUXFIX_LOGFILE_HARD_LINKED,   /* more than one hard link (EMLINK) */
+    MUXFIX_LOGFILE_SHARED_DIR,    /* its directory lets another user rename
+                                     files into its name (EACCES) */
     MUXFIX_LOGFILE_OPEN_FAILED,   /* the open failed: see error */
 };
 

@@ -49,7 +49,9 @@ static int connect_again(const struct muxfix_config *cfg, int fd,
             errno = ECONNREFUSED;
             return -1;
         }
-        int ret = real_connect(fd, addr, len);
+        /* muxfix's own connects never block: a listener another user put
+         * there with a full backlog would hold a blocking connect for good. */
+        int ret = sock_connect_nowait(fd, addr, len);
         if (ret == 0 || errno != ENOENT)
             return ret;
     }
@@ -103,7 +105,7 @@ static int connect_managed(const struct muxfix_config *cfg, int fd,
             return -1;
         }
         util_pause_ms(HELLO_CLOSED_PAUSE_MS);
-        ret = real_connect(fd, addr, len);
+        ret = sock_connect_nowait(fd, addr, len);
     }
 }
 

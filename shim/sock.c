@@ -7,6 +7,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "real.h"
+
 bool sock_peer_is_ours(int fd, uid_t *uid)
 {
     struct ucred cred;
@@ -18,6 +20,21 @@ bool sock_peer_is_ours(int fd, uid_t *uid)
     *uid = ok ? cred.uid : (uid_t)-1;
     errno = saved;
     return ok && cred.uid == geteuid();
+}
+
+int sock_connect_nowait(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    int fl = fcntl(fd, F_GETFL);
+    bool toggle = fl >= 0 && (fl & O_NONBLOCK) == 0;
+
+    if (toggle && fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+        toggle = false;
+    int ret = real_connect(fd, addr, len);
+    int err = errno;
+    if (toggle)
+        (void)fcntl(fd, F_SETFL, fl);
+    errno = err;
+    return ret;
 }
 
 void sock_reset(int fd)

@@ -70,6 +70,11 @@ bool trust_create_missing_dir(const char *sockpath)
         log_msg(MUXFIX_LOG_REPAIR, "could not create directory %s: %s",
                    dir, strerror(errno));
     close(pfd);
+    /* What is there now (made by us, by a concurrent ssh, or planted by
+     * someone in the same instant) must itself be a trusted directory. */
+    int dfd = made == CTL_DIR_NOT_MADE ? -1 : open_logged(dir, false, sockpath);
+    if (dfd >= 0)
+        close(dfd);
     errno = saved;
-    return made != CTL_DIR_NOT_MADE;
+    return dfd >= 0;
 }

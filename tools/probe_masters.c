@@ -45,7 +45,9 @@ static ssize_t read_proc(const char *pid, const char *what, char *buf,
     return (ssize_t)len;
 }
 
-/* Is the effective uid of process PID ours? ("Uid:\treal\teffective...") */
+/* Do the real and effective uids of process PID both equal our effective
+ * uid? ("Uid:\treal\teffective..."). A setuid program of another user's
+ * that calls itself "ssh: P [mux]" is not our master. */
 static bool runs_as_us(const char *pid)
 {
     char status[STATUS_BUF];
@@ -56,9 +58,9 @@ static bool runs_as_us(const char *pid)
     if (line == NULL)
         return false;
     char *end;
-    (void)strtoul(line + sizeof "\nUid:" - 1, &end, DECIMAL); /* real */
+    unsigned long ruid = strtoul(line + sizeof "\nUid:" - 1, &end, DECIMAL);
     unsigned long euid = strtoul(end, &end, DECIMAL);
-    return euid == (unsigned long)geteuid();
+    return ruid == (unsigned long)geteuid() && euid == (unsigned long)geteuid();
 }
 
 /* The ControlPath in process PID's title, into PATH; false if it is not a

@@ -10,7 +10,8 @@
  *
  *   KIND    "dir", "entry", "master"
  *   WORD    the verdict (judge.h words; for a directory: trusted,
- *           foreign-owner, writable-by-others, symlink, absent, notdir,
+ *           foreign-owner, writable-by-others, unsafe-path, symlink,
+ *           absent, notdir,
  *           unknown)
  *   DETAIL  more on the verdict, escaped for the terminal: an errno name
  *           (unknown), the file type (notsocket), the link's target

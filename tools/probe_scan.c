@@ -119,6 +119,9 @@ static void refused_dir(const char *dir, enum ctl_dir_refusal why, int err,
         ds->word = "writable-by-others";
         ds->fd = open_own_for_listing(dir);
         return;
+    case CTL_DIR_UNSAFE_PATH:
+        ds->word = "unsafe-path";
+        return;
     case CTL_DIR_CANNOT_STAT:
         ds->word = "unknown";
         set_detail(ds->detail, sizeof ds->detail, errno_word(err));
