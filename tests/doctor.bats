@@ -65,16 +65,16 @@ assert_fix() { # COMMAND: a fix line with COMMAND, whatever its number
 	assert_line "ok       socket $S/cm: none yet (no master running)"
 }
 
-@test "doctor, missing directory: PROBLEM with 'mkdir -p -m 0700'; after the fix plain ssh -M works" {
+@test "doctor, missing directory: PROBLEM with 'mkdir -m 0700 --' (not -p: it would accept a name another user took); after the fix plain ssh -M works" {
 	run mf_plain_ssh -M -o ControlPersist=30 -o ControlPath="$S/cm" testhost true
 	assert_status 255
 	assert_contains "$output" "No such file or directory"
 	run doctor "$S/cm"
 	assert_status 1
 	assert_line "PROBLEM  directory $S does not exist: ssh fails with 'unix_listener: cannot bind to path ... No such file or directory'"
-	assert_line "$(fix_line 1 "mkdir -p -m 0700 '$S'")"
+	assert_line "$(fix_line 1 "mkdir -m 0700 -- '$S'")"
 	assert_contains "$output" "ok       filesystem of $T: "
-	mf_as_user sh -c "mkdir -p -m 0700 '$S'"
+	mf_as_user sh -c "mkdir -m 0700 -- '$S'"
 	run mf_plain_ssh -M -o ControlPersist=30 -o ControlPath="$S/cm" testhost true
 	assert_status 0
 	run doctor "$S/cm"

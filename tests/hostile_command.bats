@@ -171,3 +171,14 @@ ODD_SHOWN=(" lead" "trail " "sp ace" 'tab\there' 'back\\slash' '\xff\xfe' "-rf" 
 	refute_contains "$output" "rm "
 	assert_file_socket "$evil/cm"
 }
+
+# git refuses a host that starts with '-', but the wrapper asks ssh -G for
+# the ControlPath before git runs: such a host would be an ssh option
+# (-Fevil reads ./evil, whose Match exec runs a command).
+@test "muxfix git with a URL whose host starts with '-': not passed to ssh -G as an option" {
+	mf_as_user sh -c 'printf "Match exec \"touch %s\"\n" "$0" >"$1"' "$T/EXECUTED" "$T/evil"
+	run mx muxfix git ls-remote 'ssh://-Fevil/x'
+	refute_exists "$T/EXECUTED"
+	run mx muxfix scp 'ssh://-Fevil:22/x' "$T/dst"
+	refute_exists "$T/EXECUTED"
+}

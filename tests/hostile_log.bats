@@ -91,7 +91,10 @@ swap_hook() {
 	chmod 0644 "$T/hook" "$T/ssh_config"
 }
 
-@test "the file swapped by the attacker after startup: the line goes to stderr, silently, not to their file" {
+# A directory another user owns and anyone can write: he could rename a
+# file into the log's name at any time, so it is refused at startup, before
+# any line is written; his file made after startup gets nothing either.
+@test "the log in another user's writable directory, a file swapped in after startup: refused, stderr used, his file gets nothing" {
 	local d pid
 	d=$(mf_shared_dir drop 0777 "$MF_OTHER") # theirs, writable by all
 	swap_hook
@@ -99,17 +102,17 @@ swap_hook() {
 	MUXFIX_LOG="$d/muxfix.log" mf_mux ssh -F "$T/ssh_config" -o ControlMaster=no -o ControlPath="$T/cm" testhost echo ok >"$T/out" 2>&1 3>&- &
 	pid=$!
 	mf_wait_for 10 test -e "$T/started" || _mf_fail "the hook did not run: $(cat "$T/out")"
-	# Startup: the library made the file, the victim's.
-	assert_owner "$d/muxfix.log" "$MF_USER"
-	mf_as_other sh -c "mv '$d/muxfix.log' '$d/theirs.old' && umask 0 && : >'$d/muxfix.log'"
+	# Startup: refused, nothing made there.
+	refute_exists "$d/muxfix.log"
+	mf_as_other sh -c "umask 0 && : >'$d/muxfix.log'"
 	touch "$T/go"
 	local rc=0
 	wait "$pid" || rc=$?
 	output=$(cat "$T/out")
 	status=$rc
 	assert_status 0
+	assert_contains "$output" "muxfix: cannot log to MUXFIX_LOG='$d/muxfix.log' (its directory lets other users rename files in it); logging to stderr"
 	assert_contains "$output" "$REPAIRED"
-	refute_contains "$output" "cannot log"
 	refute_exists "$T/cm"
 	assert_equal "" "$(cat "$d/muxfix.log")"
 	assert_owner "$d/muxfix.log" "$MF_OTHER"
@@ -173,4 +176,31 @@ logfile_check" "$(cat "$T/search-only/new.log")"
 	refute_exists "$s/drop/x.log"
 	refute_exists "$s/drop/sub/x.log"
 	assert_equal "" "$(cat "$T/own")"
+}
+
+# A shared directory that is not sticky: the attacker can rename any file of
+# the victim's there into the log's name and read what is appended.
+@test "MUXFIX_LOG in a directory others can rename files in: refused in one line" {
+	local d
+	d=$(mf_shared_dir team 0777)
+	mf_as_user sh -c 'echo "victim notes" >"$0"' "$d/notes.txt"
+	mf_as_other mv "$d/notes.txt" "$d/muxfix.log"
+	export MUXFIX_PATH="$T/*" MUXFIX_VERBOSE=1 MUXFIX_LOG="$d/muxfix.log"
+	mf_dead_socket "$T/cm"
+	run mf_mux_ssh -o ControlMaster=no -o ControlPath="$T/cm" testhost echo ok
+	assert_status 0
+	assert_contains "$output" "muxfix: cannot log to MUXFIX_LOG='$d/muxfix.log' (its directory lets other users rename files in it); logging to stderr"
+	assert_contains "$output" "muxfix: removed dead control socket $T/cm"
+	assert_equal "victim notes" "$(cat "$d/muxfix.log")"
+}
+
+# Paths in log lines may hold any byte another user put in a file name.
+@test "log lines: a newline or terminal escape in a path is written as \\xNN, never a second line" {
+	local p=$T/x$'\n'"muxfix: forged"$'\e'"]0;t"
+	export MUXFIX_PATH="$T/*" MUXFIX_VERBOSE=1
+	mf_dead_socket "$p"
+	run mf_mux timeout 20 "$MF_BIN/dirswap" connect "$p" 0.01
+	assert_status 0
+	assert_contains "$output" 'muxfix: removed dead control socket '"$T"'/x\x0amuxfix: forged\x1b]0;t'
+	refute_contains "$output" $'\nmuxfix: forged'
 }

@@ -107,7 +107,7 @@ swap_race() {
 	swap_check
 }
 
-@test "directory swap: a dead socket of the victim's in that directory is still repaired" {
+@test "a dead socket of the victim's under a directory another user can rename in: refused, kept" {
 	swap_lab
 	kill "$LIVE_PID"
 	mf_wait_for 5 mf_gone "$LIVE_PID"
@@ -115,8 +115,23 @@ swap_race() {
 	mf_dead_socket "$P/v/cm"
 	run mf_mux MUXFIX_VERBOSE=1 timeout 20 "$MF_BIN/dirswap" connect "$P/v/cm" 0.01
 	assert_status 0
-	assert_contains "$output" "muxfix: removed dead control socket $P/v/cm"
-	refute_exists "$P/v/cm"
+	assert_contains "$output" "muxfix: left $P/v/cm alone: its directory $P/v is not safe to change (another user can rename entries of a directory above it)"
+	assert_file_socket "$P/v/cm"
+}
+
+# The attacker replaces a directory above the control directory with a
+# symbolic link to another directory of the victim's: the path now leads to
+# a dead socket the victim never said to manage.
+@test "a symlink planted above the control directory: the victim's socket it leads to is not removed" {
+	P=$(mf_shared_dir team 0777)
+	mf_as_user mkdir -p -m 0700 "$P/v/cm" "$T/app/cm"
+	mf_dead_socket "$T/app/cm/s"
+	export MUXFIX_PATH="$P/v/cm/*" MUXFIX_VERBOSE=1
+	mf_as_other sh -c 'mv "$0/v" "$0/v.old" && ln -s "$1" "$0/v"' "$P" "$T/app"
+	run mf_mux timeout 20 "$MF_BIN/dirswap" connect "$P/v/cm/s" 0.01
+	assert_status 0
+	assert_contains "$output" "not safe to change (another user can rename entries of a directory above it)"
+	assert_file_socket "$T/app/cm/s"
 }
 
 # ---- 2. never a client of another user's master ----
@@ -179,7 +194,7 @@ swap_race() {
 	log="$T/mux.log"
 	export MUXFIX_PATH="$s/*"
 	# The victim's would-be master, holding the lock as a logging-in ssh does.
-	mf_as_user sh -c 'exec flock -x "$0" sleep 30' "$s/.cm.muxfix-lock" 3>&- &
+	mf_as_user sh -c 'umask 077; exec flock -x "$0" sleep 30' "$s/.cm.muxfix-lock" 3>&- &
 	mf_wait_for 5 grep -q "" /proc/locks
 	mf_mux_ssh MUXFIX_VERBOSE=2 MUXFIX_LOG="$log" -o ControlMaster=no -o ControlPath="$s/cm" \
 		testhost echo ok >"$T/out" 2>&1 3>&- &
@@ -192,6 +207,33 @@ swap_race() {
 	grep -q "refused the control socket $s/cm: its master runs as uid $MF_OTHER_UID" "$log"
 	refute_contains "$(cat "$log")" "attached"
 	assert_equal 0 "$(grep -c 'bytes=[1-9]' "$R" 2>/dev/null || :)"
+}
+
+# The attacker binds the name first with a listener whose backlog is full:
+# a blocking connect() to it waits for good. muxfix's own connects (the
+# crowd's wait here) never block.
+@test "crowd wait: another user's listener with a full backlog does not hang the waiting ssh" {
+	local s log
+	s=$(mf_shared_dir sticky 1777)
+	log="$T/mux.log"
+	export MUXFIX_PATH="$s/*"
+	mf_as_user sh -c 'umask 077; exec flock -x "$0" sleep 30' "$s/.cm.muxfix-lock" 3>&- &
+	mf_wait_for 5 grep -q "" /proc/locks
+	mf_mux_ssh MUXFIX_VERBOSE=2 MUXFIX_WAIT_MS=2000 MUXFIX_LOG="$log" \
+		-o ControlMaster=no -o ControlPath="$s/cm" testhost echo ok >"$T/out" 2>&1 3>&- &
+	local victim=$!
+	mf_wait_for 10 grep -q "another ssh is becoming the master of $s/cm; waiting" "$log"
+	local out pid
+	out=$(mktemp "$MF_TMP/.full.XXXXXX")
+	chmod 0666 "$out"
+	mf_as_other sh -c 'exec "$0" -f "$1" >"$2" 2>&1 </dev/null' "$MF_MKSOCK" "$s/cm" "$out" \
+		</dev/null >/dev/null 2>&1 3>&- &
+	mf_wait_for 5 grep -qx ready "$out"
+	# Bounded: the wait is 2 s, then ssh logs in itself.
+	mf_wait_for 20 mf_gone "$victim" || _mf_fail "the waiting ssh hangs: $(cat "$log")"
+	wait "$victim" || :
+	cat "$log" "$T/out" >&2
+	assert_equal ok "$(tail -n 1 "$T/out")"
 }
 
 # ---- 3. the removal lock is the user's own ----
