@@ -1,7 +1,9 @@
 # muxfix: build the LD_PRELOAD library, its test programs, run the tests.
 #
 #   make               build/libmuxfix.so and the test programs
-#   make test          the bats suite against a throwaway sshd on 127.0.0.1
+#   make test [TESTS=tests/x.bats]   the bats suite against a throwaway sshd
+#                      on 127.0.0.1; ends with "N passed, N failed, N skipped"
+#   make test-clean-users   remove the test users the suite creates as root
 #   make test SANITIZE=1   the same with an ASan+UBSan build (build/sanitize)
 #   make valgrind      the C test programs under valgrind memcheck
 #   make demo          plain ssh failing, then the same command repaired
@@ -106,12 +108,40 @@ $(BUILD):
 # copies the build to a directory that user can read.
 # Under SANITIZE the ASan runtime must come first in LD_PRELOAD; ssh's own
 # leaks at exit are not ours to report.
+# bats also writes its results as TAP into a temporary directory, read for
+# the closing line (scripts/test-summary: N passed, N failed, N skipped); the
+# exit status is bats's.
 ASAN_RT := $(if $(SANITIZE),$(shell $(CC) -print-file-name=libasan.so))
 test: all
+	@report=$$(mktemp -d /tmp/muxfix-report.XXXXXX) || exit 1; rc=0; \
 	MUXFIX_TEST_BUILD="$(CURDIR)/$(BUILD)" \
 	MUXFIX_TEST_PRELOAD_EXTRA="$(ASAN_RT)" \
 	$(if $(SANITIZE),ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1) \
-	bats --timing $(TESTS)
+	bats --timing --report-formatter tap --output "$$report" $(TESTS) || rc=$$?; \
+	cat "$$report"/report.tap 2>/dev/null | scripts/test-summary; \
+	rm -rf "$$report"; exit $$rc
+
+# The suite, run as root, creates two unprivileged users (muxfixtest, the
+# ssh client; muxfixother, the attacker of the adversarial tests; see
+# scripts/sshd-harness.sh) and leaves them: runs in several checkouts at
+# once share them. This removes both with their homes, unless one has a
+# process running (a run in progress).
+TEST_USERS ?= muxfixtest muxfixother
+.PHONY: test-clean-users
+test-clean-users:
+	@for u in $(TEST_USERS); do \
+	    pids=$$(ps -o pid= -o stat= -u "$$u" 2>/dev/null | awk '$$2 !~ /^Z/ { printf "%s ", $$1 }'); \
+	    if [ -n "$$pids" ]; then \
+	        echo "test-clean-users: $$u has processes running (pid $$pids): a test run in progress? nothing removed" >&2; \
+	        exit 1; \
+	    fi; \
+	done; \
+	for u in $(TEST_USERS); do \
+	    if ! getent passwd "$$u" >/dev/null; then echo "no user $$u"; continue; fi; \
+	    userdel -r "$$u" 2>&1 | grep -Ev '(mail spool|home directory) .* not found' >&2; \
+	    if getent passwd "$$u" >/dev/null; then echo "test-clean-users: could not remove $$u" >&2; exit 1; fi; \
+	    echo "removed user $$u and its home directory"; \
+	done
 
 valgrind: all
 	MUXFIX_TEST_BUILD="$(CURDIR)/$(BUILD)" scripts/valgrind-check
