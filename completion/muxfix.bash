@@ -82,8 +82,9 @@ _muxfix_doctor() {
 	case $prev in
 	-F)
 		compopt -o filenames 2>/dev/null
+		local IFS=$'\n'
 		# shellcheck disable=SC2207 # file names, split on newlines
-		local IFS=$'\n'; COMPREPLY=($(compgen -f -- "$cur"))
+		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;
 	-o) _muxfix_ssh_option "$cur"; return ;;
