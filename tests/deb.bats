@@ -9,6 +9,20 @@
 load helpers
 
 DEB_LOCK=/run/lock/muxfix-deb-test.lock
+[[ -d /run/lock ]] || DEB_LOCK=/tmp/muxfix-deb-test.lock
+
+# dpkg_run ARGS: dpkg ARGS, tried again while another dpkg or apt holds
+# dpkg's lock (dpkg itself does not wait), for at most 120 s.
+dpkg_try() {
+	DPKG_RC=0
+	DPKG_OUT=$(dpkg "$@" 2>&1) || DPKG_RC=$?
+	[[ $DPKG_RC -eq 0 || $DPKG_OUT != *lock*locked* ]]
+}
+dpkg_run() {
+	mf_wait_for 120 dpkg_try "$@" || :
+	printf '%s\n' "$DPKG_OUT"
+	return "$DPKG_RC"
+}
 
 setup_file() {
 	[[ $EUID -eq 0 ]] || skip "needs root (dpkg -i)"
@@ -32,7 +46,7 @@ setup_file() {
 teardown() {
 	# A test that installed the package and failed midway: purge it here.
 	if [[ -e $MF_TMP/installed-by-test ]]; then
-		dpkg -P muxfix >/dev/null 2>&1 || :
+		dpkg_run -P muxfix >/dev/null 2>&1 || :
 		rm -f "$MF_TMP/installed-by-test"
 	fi
 	mf_teardown
@@ -104,7 +118,7 @@ snapshot() {
 	snapshot >"$MF_TMP/before"
 
 	: >"$MF_TMP/installed-by-test"
-	run dpkg -i "$DEB"
+	run dpkg_run -i "$DEB"
 	assert_status 0
 	assert_equal installed "$(dpkg-query -W -f='${db:Status-Status}' muxfix)"
 
@@ -152,12 +166,12 @@ snapshot() {
 	assert_status 0
 	assert_equal "/usr/share/man/man1/muxfix.1.gz" "$output"
 
-	run dpkg -r muxfix
+	run dpkg_run -r muxfix
 	assert_status 0
 	for f in /usr/bin/muxfix /usr/bin/muxfix-ssh "/usr/lib/$MULTIARCH/muxfix"; do
 		refute_exists "$f"
 	done
-	run dpkg -P muxfix
+	run dpkg_run -P muxfix
 	assert_status 0
 	rm -f "$MF_TMP/installed-by-test"
 	run dpkg-query -W -f='${db:Status-Status}' muxfix
