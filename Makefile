@@ -1,7 +1,9 @@
 # muxfix: build the LD_PRELOAD library, its test programs, run the tests.
 #
 #   make               build/libmuxfix.so and the test programs
-#   make test          the bats suite against a throwaway sshd on 127.0.0.1
+#   make test [TESTS=tests/x.bats]   the bats suite against a throwaway sshd
+#                      on 127.0.0.1; ends with "N passed, N failed, N skipped"
+#   make test-clean-users   remove the test users the suite creates as root
 #   make test SANITIZE=1   the same with an ASan+UBSan build (build/sanitize)
 #   make valgrind      the C test programs under valgrind memcheck
 #   make demo          plain ssh failing, then the same command repaired
@@ -9,8 +11,9 @@
 #   make fuzz [FUZZ_SECONDS=60]   the libFuzzer targets in fuzz/ (clang)
 #   make bench [QUICK=1] [OUT=file.md]   with/without-library benchmark table
 #   make install       the library, muxfix-probe, the muxfix command (with
-#                      muxfix-doctor) and man pages under $(DESTDIR)$(PREFIX)
-#                      (PREFIX=/usr/local)
+#                      muxfix-doctor), man pages and bash/zsh completion under
+#                      $(DESTDIR)$(PREFIX) (PREFIX=/usr/local; LIBDIR=PREFIX/lib)
+#   make deb           a Debian package in build/deb (dpkg-buildpackage, lintian)
 #   make uninstall     remove what make install put there
 
 CC       ?= cc
@@ -23,6 +26,8 @@ TESTS    ?= tests/
 WERROR   ?=
 WARN     := -Wall -Wextra $(if $(WERROR),-Werror) -Wshadow -Wformat=2 -Wstrict-prototypes
 CFLAGS   ?= -O2 -g
+# CPPFLAGS and LDFLAGS (empty by default) reach the library and the helper,
+# the two installed programs: the Debian build passes dpkg-buildflags' here.
 # Hardening: a canary in every function with a local array or address-taken
 # local, glibc's checked *_chk variants where sizes are known at compile time
 # (needs optimisation; the -U keeps a toolchain default from clashing), and
@@ -54,7 +59,7 @@ UNIT_SRC := shim/pattern.c shim/config.c shim/log.c shim/logfile.c shim/real.c s
 all: $(LIB) $(PROGS) $(PROBE)
 
 $(LIB): $(SHIM_SRC) $(SHIM_HDR) | $(BUILD)
-	$(CC) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -shared $(LDFLAGS_LIB) -o $@ $(SHIM_SRC) $(LDLIBS_LIB)
+	$(CC) $(CPPFLAGS) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -shared $(LDFLAGS) $(LDFLAGS_LIB) -o $@ $(SHIM_SRC) $(LDLIBS_LIB)
 
 # Built from the library's own code, so that the command's answers are the
 # library's: judging and removal (judge.c, ctldir.c), MUXFIX_PATH read as the
@@ -65,7 +70,7 @@ PROBE_SRC := shim/judge.c shim/ctldir.c shim/pattern.c shim/real.c shim/util.c \
 TOOLS_SRC := $(wildcard tools/*.c)
 TOOLS_HDR := $(wildcard tools/*.h)
 $(PROBE): $(TOOLS_SRC) $(TOOLS_HDR) $(PROBE_SRC) $(SHIM_HDR) | $(BUILD)
-	$(CC) $(BASEFLAGS) $(CFLAGS) -Ishim -Itools -o $@ $(TOOLS_SRC) $(PROBE_SRC)
+	$(CC) $(CPPFLAGS) $(BASEFLAGS) $(CFLAGS) -Ishim -Itools $(LDFLAGS) -o $@ $(TOOLS_SRC) $(PROBE_SRC)
 
 # Benchmark helper programs (bench/*.c -> build/bench-*), used by scripts/bench.
 # bench/empty.c is a do-nothing preload library, the control for row 2.
@@ -111,12 +116,40 @@ $(BUILD):
 # copies the build to a directory that user can read.
 # Under SANITIZE the ASan runtime must come first in LD_PRELOAD; ssh's own
 # leaks at exit are not ours to report.
+# bats also writes its results as TAP into a temporary directory, read for
+# the closing line (scripts/test-summary: N passed, N failed, N skipped); the
+# exit status is bats's.
 ASAN_RT := $(if $(SANITIZE),$(shell $(CC) -print-file-name=libasan.so))
 test: all
+	@report=$$(mktemp -d /tmp/muxfix-report.XXXXXX) || exit 1; rc=0; \
 	MUXFIX_TEST_BUILD="$(CURDIR)/$(BUILD)" \
 	MUXFIX_TEST_PRELOAD_EXTRA="$(ASAN_RT)" \
 	$(if $(SANITIZE),ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1) \
-	bats --timing $(TESTS)
+	bats --timing --report-formatter tap --output "$$report" $(TESTS) || rc=$$?; \
+	cat "$$report"/report.tap 2>/dev/null | scripts/test-summary; \
+	rm -rf "$$report"; exit $$rc
+
+# The suite, run as root, creates two unprivileged users (muxfixtest, the
+# ssh client; muxfixother, the attacker of the adversarial tests; see
+# scripts/sshd-harness.sh) and leaves them: runs in several checkouts at
+# once share them. This removes both with their homes, unless one has a
+# process running (a run in progress).
+TEST_USERS ?= muxfixtest muxfixother
+.PHONY: test-clean-users
+test-clean-users:
+	@for u in $(TEST_USERS); do \
+	    pids=$$(ps -o pid= -o stat= -u "$$u" 2>/dev/null | awk '$$2 !~ /^Z/ { printf "%s ", $$1 }'); \
+	    if [ -n "$$pids" ]; then \
+	        echo "test-clean-users: $$u has processes running (pid $$pids): a test run in progress? nothing removed" >&2; \
+	        exit 1; \
+	    fi; \
+	done; \
+	for u in $(TEST_USERS); do \
+	    if ! getent passwd "$$u" >/dev/null; then echo "no user $$u"; continue; fi; \
+	    userdel -r "$$u" 2>&1 | grep -Ev '(mail spool|home directory) .* not found' >&2; \
+	    if getent passwd "$$u" >/dev/null; then echo "test-clean-users: could not remove $$u" >&2; exit 1; fi; \
+	    echo "removed user $$u and its home directory"; \
+	done
 
 valgrind: all
 	MUXFIX_TEST_BUILD="$(CURDIR)/$(BUILD)" scripts/valgrind-check
@@ -180,27 +213,75 @@ lint:
 clean:
 	rm -rf build
 
-# ---- install: the muxfix command finds its library and probe relative to
-# itself ($(dirname "$0")/../lib/muxfix), so DESTDIR and PREFIX just work.
+# ---- install: the muxfix command finds its library, probe and doctor
+# relative to itself: PKGLIBDIR_REL in scripts/muxfix, rewritten here to the
+# path from BINDIR to LIBDIR/muxfix, so DESTDIR, PREFIX and LIBDIR just work
+# (the Debian package: LIBDIR=/usr/lib/<multiarch>, debian/rules).
 PREFIX   ?= /usr/local
 DESTDIR  ?=
+LIBDIR   ?= $(PREFIX)/lib
 BINDIR   := $(DESTDIR)$(PREFIX)/bin
-PKGLIBDIR := $(DESTDIR)$(PREFIX)/lib/muxfix
+PKGLIBDIR := $(DESTDIR)$(LIBDIR)/muxfix
+PKGLIB_FROM_BIN = $(shell realpath -m --relative-to='$(PREFIX)/bin' '$(LIBDIR)/muxfix')
 MAN1DIR  := $(DESTDIR)$(PREFIX)/share/man/man1
 MAN7DIR  := $(DESTDIR)$(PREFIX)/share/man/man7
+# Shell completion: bash-completion loads completions/NAME on first use
+# (it also looks under every XDG_DATA_DIRS entry, /usr/local/share
+# included); zsh's compinit reads site-functions (Debian's zsh also
+# vendor-completions, where the package puts it).
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 
 .PHONY: install uninstall
 install: $(LIB) $(PROBE)
 	install -d -m 0755 $(BINDIR) $(PKGLIBDIR) $(MAN1DIR) $(MAN7DIR)
 	install -m 0755 $(LIB) $(PROBE) $(PKGLIBDIR)/
 	install -m 0644 scripts/muxfix-doctor $(PKGLIBDIR)/
-	install -m 0755 scripts/muxfix scripts/muxfix-ssh $(BINDIR)/
+	sed 's|^PKGLIBDIR_REL=.*|PKGLIBDIR_REL=$(PKGLIB_FROM_BIN)|' scripts/muxfix >$(BINDIR)/muxfix.new
+	chmod 0755 $(BINDIR)/muxfix.new
+	mv -f $(BINDIR)/muxfix.new $(BINDIR)/muxfix
+	install -m 0755 scripts/muxfix-ssh $(BINDIR)/
 	install -m 0644 man/muxfix.1 $(MAN1DIR)/
+	ln -sf muxfix.1 $(MAN1DIR)/muxfix-ssh.1
 	install -m 0644 man/libmuxfix.7 $(MAN7DIR)/
+	install -d -m 0755 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 0644 completion/muxfix.bash $(DESTDIR)$(BASHCOMPDIR)/muxfix
+	ln -sf muxfix $(DESTDIR)$(BASHCOMPDIR)/muxfix-ssh
+	install -m 0644 completion/_muxfix $(DESTDIR)$(ZSHCOMPDIR)/_muxfix
 
 uninstall:
 	rm -f $(BINDIR)/muxfix $(BINDIR)/muxfix-ssh \
 	      $(PKGLIBDIR)/libmuxfix.so $(PKGLIBDIR)/muxfix-probe \
 	      $(PKGLIBDIR)/muxfix-doctor \
-	      $(MAN1DIR)/muxfix.1 $(MAN7DIR)/libmuxfix.7
+	      $(MAN1DIR)/muxfix.1 $(MAN1DIR)/muxfix-ssh.1 $(MAN7DIR)/libmuxfix.7 \
+	      $(DESTDIR)$(BASHCOMPDIR)/muxfix $(DESTDIR)$(BASHCOMPDIR)/muxfix-ssh \
+	      $(DESTDIR)$(ZSHCOMPDIR)/_muxfix
 	-rmdir $(PKGLIBDIR) 2>/dev/null
+
+# ---- the Debian package: `make deb` copies the tracked files (the work
+# tree's versions; every file but build/ and .git outside a git checkout)
+# to build/deb/muxfix-VERSION and runs dpkg-buildpackage there (debian/:
+# debhelper; the .deb, .buildinfo and .changes land in build/deb/), then
+# lintian, when installed, on the result: any error or warning fails.
+# Needs dpkg-dev and debhelper (and lintian): apt-get install dpkg-dev
+# debhelper lintian.
+DEB_OUT := build/deb
+DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version)
+.PHONY: deb
+deb:
+	rm -rf $(DEB_OUT)
+	mkdir -p $(DEB_OUT)/muxfix-$(DEB_VERSION)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	    git ls-files -z | xargs -0 cp --parents -P -t $(DEB_OUT)/muxfix-$(DEB_VERSION); \
+	else \
+	    tar -c --exclude=./build --exclude=./.git . | tar -x -C $(DEB_OUT)/muxfix-$(DEB_VERSION); \
+	fi
+	cd $(DEB_OUT)/muxfix-$(DEB_VERSION) && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS \
+	    dpkg-buildpackage --build=binary --no-sign
+	@if command -v lintian >/dev/null; then \
+	    echo "lintian $(DEB_OUT)/muxfix_$(DEB_VERSION)_*.changes"; \
+	    lintian --fail-on error,warning --info $(DEB_OUT)/muxfix_$(DEB_VERSION)_*.changes; \
+	else \
+	    echo "make deb: lintian is not installed: the package was not checked"; \
+	fi
+	@ls -1 $(DEB_OUT)/*.deb

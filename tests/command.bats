@@ -91,6 +91,27 @@ setup() {
 	assert_contains "$output" "LD_PRELOAD=${pre}$MF_INST/usr/lib/muxfix/libmuxfix.so"
 }
 
+@test "make install LIBDIR=/usr/lib/x86_64-linux-gnu: muxfix finds its library and helper there, also after the tree is moved" {
+	local d="$MF_TMP/inst-ma" moved="$MF_TMP/inst-ma-moved" ma=/usr/lib/x86_64-linux-gnu
+	make -s -C "$MF_REPO" --no-print-directory install PREFIX=/usr LIBDIR="$ma" DESTDIR="$d" \
+		BUILD="${MUXFIX_TEST_BUILD:-$MF_REPO/build}"
+	assert_exists "$d$ma/muxfix/libmuxfix.so"
+	refute_exists "$d/usr/lib/muxfix"
+	run mf_as_user "$d/usr/bin/muxfix" env
+	assert_status 0
+	assert_equal "export LD_PRELOAD='$d$ma/muxfix/libmuxfix.so'" "$output"
+	mv "$d" "$moved"
+	run mf_as_user "$moved/usr/bin/muxfix" env
+	assert_equal "export LD_PRELOAD='$moved$ma/muxfix/libmuxfix.so'" "$output"
+	# the helper too: clean asks muxfix-probe
+	run mf_as_user "$moved/usr/bin/muxfix" clean --dry-run "$T"
+	assert_status 0
+	assert_contains "$output" "muxfix clean --dry-run: would remove 0"
+	make -s -C "$MF_REPO" --no-print-directory uninstall PREFIX=/usr LIBDIR="$ma" DESTDIR="$moved"
+	refute_exists "$moved/usr/bin/muxfix"
+	refute_exists "$moved$ma/muxfix"
+}
+
 @test "muxfix in the source tree finds ../build/libmuxfix.so" {
 	local tree="$MF_TMP/tree"
 	mkdir -p "$tree/scripts" "$tree/build"

@@ -249,7 +249,7 @@ assert_fix() { # COMMAND: a fix line with COMMAND, whatever its number
 @test "doctor -o Bogus=1: ssh rejects the option, a usage error (exit 2); a broken config file is a PROBLEM (exit 1)" {
 	run mx muxfix doctor -o Bogus=1 testhost
 	assert_status 2
-	assert_contains "$output" "muxfix: doctor: ssh rejects these options:"
+	assert_line "muxfix: doctor: ssh rejects these options: command-line: line 0: Bad configuration option: bogus"
 	printf 'Bogus yes\n' >"$T/bad_config"
 	chmod 0644 "$T/bad_config"
 	run mx muxfix doctor -F "$T/bad_config" testhost
