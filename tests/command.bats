@@ -4,6 +4,7 @@
 # env/on/off for shells and deploy scripts, and the muxfix-ssh drop-in for
 # scp -S, sftp -S, rsync -e and GIT_SSH_COMMAND. No MUXFIX_PATH is set here:
 # the control paths under $T are managed only because muxfix found them.
+bats_require_minimum_version 1.5.0 # run -N
 load helpers
 load command_helpers
 
