@@ -124,6 +124,11 @@ static bool step(struct input *in, size_t *replied)
         n = take_uint(in, 2);
         b = take_bytes(in, &n);
         *replied += n;
+        /* follow.c looks at the answer to a session request before ssh
+         * reads it: whatever the bytes, the verdict reads only N of them,
+         * and a slot refusal is only ever the answer to a session. */
+        if (muxrec_session_answer(&rec, b, n) == MUXREC_ANSWER_SLOT_REFUSED)
+            check(muxrec_awaits_session_reply(&rec) && n >= MUXREC_HDR_SIZE);
         go_on = muxrec_reply(&rec, b, n) == MUXREC_GO_ON;
         if (!go_on)
             check(rec.session_req >= 0 &&

@@ -238,8 +238,10 @@ int crowd_no_master(const struct muxfix_config *cfg, int fd,
         }
         if (rc == 0) {
             drop_lock(lockfd);
-            log_msg(MUXFIX_LOG_REPAIR,
-                       "waited for the new master at %s and attached to it",
+            /* "attached" is said once the master accepted the session
+             * (follow.c): the server may still refuse it. */
+            log_msg(MUXFIX_LOG_DECISION,
+                       "waited for the new master at %s; connected to it",
                        path);
             return 0;
         }

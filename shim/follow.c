@@ -15,15 +15,23 @@
 #include "config.h"
 #include "trust.h"
 #include "log.h"
+#include "muxio.h"
 #include "muxrec.h"
 #include "real.h"
 #include "sock.h"
+#include "util.h"
 
 /* A master that keeps dying under us: give up after this many. */
 #define REPLAYS_MAX 3
-/* Bytes read at a time when dropping replies the client has already seen;
- * holds a whole MUXREC_PARTIAL_MAX. */
-#define DROP_CHUNK 512
+/* A refused session is asked for again after a pause that starts here and
+ * doubles up to the maximum, each drawn at random between half and all of
+ * it so that a crowd of waiters spreads out. A short command holds its slot
+ * for tens of milliseconds (README, "Many ssh at once"). */
+#define SLOT_PAUSE_MIN_MS 10
+#define SLOT_PAUSE_MAX_MS 250
+/* Enough of a reply to judge the answer to a session request: a refusal is
+ * 44 bytes. */
+#define ANSWER_PEEK_MAX 64
 
 /* The one connection being followed: the socket it is (to notice the number
  * reused), where it went, and the record of its handshake. */
@@ -36,14 +44,15 @@ static struct {
     char path[MUXFIX_SOCK_PATH_BUF];
     follow_reconnect_fn *reconnect;
     bool broken; /* no master to go to: ssh is to fall back */
+    bool after_wait; /* connected once a master being started was up */
     int replays;
+    int slot_retries; /* the session asked for again after a refusal */
+    long slot_wait_from; /* when the first refusal was seen (ms) */
     struct muxrec rec;
 } followed;
 
 int muxfix_follow_fd = -1;
 
-#define MS_PER_S 1000
-#define US_PER_MS 1000L
 
 static void stop_following(void)
 {
@@ -108,7 +117,8 @@ static ssize_t finish(ssize_t ret, bool success, int entry)
 }
 
 void follow_start(int fd, const struct sockaddr *addr, socklen_t len,
-                  const char *path, follow_reconnect_fn *reconnect)
+                  const char *path, follow_reconnect_fn *reconnect,
+                  bool after_wait)
 {
     const struct muxfix_config *cfg = config_get();
     struct stat sb;
@@ -130,7 +140,10 @@ void follow_start(int fd, const struct sockaddr *addr, socklen_t len,
         strcpy(followed.path, path);
         followed.reconnect = reconnect;
         followed.broken = false;
+        followed.after_wait = after_wait;
         followed.replays = 0;
+        followed.slot_retries = 0;
+        followed.slot_wait_from = -1;
         muxrec_init(&followed.rec);
         __atomic_store_n(&muxfix_follow_fd, fd, __ATOMIC_RELAXED);
     }
@@ -162,114 +175,6 @@ static bool failed_write_replayable(const void *buf, size_t n)
     return muxrec_failed_write_replayable(&followed.rec, have ? hdr : NULL, n);
 }
 
-/* Send (OUT) or receive all N bytes at P on FD. */
-static bool transfer_all(int fd, unsigned char *p, size_t n, bool out)
-{
-    while (n > 0) {
-        ssize_t k = out ? send(fd, p, n, MSG_NOSIGNAL) : recv(fd, p, n, 0);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return false;
-        p += k;
-        n -= (size_t)k;
-    }
-    return true;
-}
-
-static bool send_fd(int sock, const struct muxrec_fd *pf)
-{
-    union {
-        struct cmsghdr hdr;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } ctl;
-    unsigned char byte = pf->byte;
-    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-    struct msghdr msg = {.msg_iov = &iov,
-                         .msg_iovlen = 1,
-                         .msg_control = ctl.buf,
-                         .msg_controllen = sizeof ctl.buf};
-    memset(&ctl, 0, sizeof ctl);
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &pf->fd, sizeof(int));
-    ssize_t w;
-    do
-        w = real_sendmsg(sock, &msg, MSG_NOSIGNAL);
-    while (w < 0 && errno == EINTR);
-    return w == 1;
-}
-
-/* Send what the client sent in sent[FROM, TO), descriptors where they
- * went. */
-static bool resend(int sock, size_t from, size_t to)
-{
-    struct muxrec *rec = &followed.rec;
-    size_t at = from;
-    for (unsigned i = 0; i < rec->nfds; i++) {
-        if (rec->fds[i].at < from || rec->fds[i].at > to)
-            continue;
-        if (!transfer_all(sock, rec->sent + at, rec->fds[i].at - at, true) ||
-            !send_fd(sock, &rec->fds[i]))
-            return false;
-        at = rec->fds[i].at;
-    }
-    return transfer_all(sock, rec->sent + at, to - at, true);
-}
-
-/* Read and drop the replies the client has already read from the old
- * master, and check the one it is in the middle of starts the same. */
-static bool drop_seen_replies(int sock)
-{
-    const struct muxrec *rec = &followed.rec;
-    unsigned char buf[DROP_CHUNK];
-    for (unsigned i = 0; i < rec->replies; i++) {
-        if (!transfer_all(sock, buf, MUXREC_LEN_SIZE, false))
-            return false;
-        uint32_t len = muxrec_be32(buf);
-        if (!muxrec_seen_reply_len_ok(len))
-            return false;
-        for (size_t left = len; left > 0;) {
-            size_t take = left < sizeof buf ? left : sizeof buf;
-            if (!transfer_all(sock, buf, take, false))
-                return false;
-            left -= take;
-        }
-    }
-    size_t part = rec->part_len;
-    if (part == 0)
-        return true;
-    return part <= MUXREC_PARTIAL_MAX && transfer_all(sock, buf, part, false) &&
-           muxrec_partial_matches(rec, buf, part);
-}
-
-static void set_timeouts(int sock, int ms)
-{
-    struct timeval tv = {.tv_sec = ms / MS_PER_S,
-                         .tv_usec = (ms % MS_PER_S) * US_PER_MS};
-    (void)setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    (void)setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
-/* Put SOCK, connected to the new master and brought to where the client
- * was, in place of FD with FD's flags. */
-static bool take_place(int sock, int fd)
-{
-    int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
-    struct stat sb;
-
-    set_timeouts(sock, 0);
-    if (fl < 0 || fdfl < 0 || fcntl(sock, F_SETFL, fl) != 0 ||
-        fstat(sock, &sb) != 0 ||
-        dup3(sock, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
-        return false;
-    followed.dev = sb.st_dev;
-    followed.ino = sb.st_ino;
-    return true;
-}
-
 /* What the client sent, its descriptors included, goes only to a master of
  * ours (the reconnect checks it too: sock.h) in a directory nobody else can
  * change. */
@@ -288,6 +193,73 @@ static bool dir_is_trusted(void)
     return true;
 }
 
+/* Put SOCK in place of FD: FD then is the new connection, with FDFL, FD's
+ * descriptor flags. */
+static bool take_place(int sock, int fd, int fdfl)
+{
+    struct stat sb;
+    int rc;
+
+    if (fstat(sock, &sb) != 0)
+        return false;
+    do
+        rc = dup3(sock, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0);
+    while (rc < 0 && (errno == EINTR || errno == EBUSY));
+    if (rc < 0)
+        return false;
+    followed.dev = sb.st_dev;
+    followed.ino = sb.st_ino;
+    return true;
+}
+
+enum replay_result {
+    REPLAY_PLACED,    /* FD is a new connection the handshake was replayed on */
+    REPLAY_NO_MASTER, /* no master of ours to connect to */
+    REPLAY_FAILED,    /* the new master failed before the session request */
+};
+
+/* Connect to the master at the path now (or the one being started), replay
+ * what the client sent up to its session request, read the replies it has
+ * already seen, put the connection in FD's place and send the session
+ * request and its descriptors on it. A session request reaches a new master
+ * only once that master has answered everything before it, and is never
+ * sent on a connection that is not in FD's place: if it fails on the way,
+ * the client meets the broken connection at its next call. MS bounds each
+ * send and receive. */
+static enum replay_result replay_once(int fd, int ms)
+{
+    const struct sockaddr *addr = (const struct sockaddr *)&followed.addr;
+    const struct muxrec *rec = &followed.rec;
+    size_t split = muxrec_session_start(rec);
+    int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
+
+    int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sock < 0 || fl < 0 || fdfl < 0) {
+        if (sock >= 0)
+            close(sock);
+        return REPLAY_NO_MASTER;
+    }
+    /* A listener with a full backlog would block connect() for good. */
+    muxio_set_timeouts(sock, ms);
+    int ret = real_connect(sock, addr, followed.addrlen);
+    if (followed.reconnect(sock, addr, followed.addrlen, ret) != 0 ||
+        !master_is_ours(sock)) {
+        close(sock);
+        return REPLAY_NO_MASTER;
+    }
+    muxio_set_timeouts(sock, ms);
+    if (!muxio_resend(sock, rec, 0, split) ||
+        !muxio_drop_seen_replies(sock, rec) || !take_place(sock, fd, fdfl)) {
+        close(sock);
+        return REPLAY_FAILED;
+    }
+    (void)muxio_resend(sock, rec, split, rec->sent_len);
+    muxio_set_timeouts(sock, 0);
+    (void)fcntl(sock, F_SETFL, fl);
+    close(sock);
+    return REPLAY_PLACED;
+}
+
 /* FD's master went away: connect to the one at the path now (or the one
  * being started), replay, and put that connection in FD's place. */
 static bool replay(int fd)
@@ -295,9 +267,7 @@ static bool replay(int fd)
     const struct muxfix_config *cfg = config_get();
     int ms = cfg != NULL && cfg->timeout_ms > 0 ? cfg->timeout_ms
                                                 : MUXFIX_DEFAULT_TIMEOUT_MS;
-    const struct sockaddr *addr = (const struct sockaddr *)&followed.addr;
     const struct muxrec *rec = &followed.rec;
-    size_t split = muxrec_session_start(rec);
 
     if (!muxrec_may_replay(rec))
         return false;
@@ -309,37 +279,116 @@ static bool replay(int fd)
     }
     while (followed.replays < REPLAYS_MAX) {
         followed.replays++;
-        int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (sock < 0)
-            return false;
-        /* A listener with a full backlog would block connect() for good. */
-        set_timeouts(sock, ms);
-        int ret = real_connect(sock, addr, followed.addrlen);
-        if (followed.reconnect(sock, addr, followed.addrlen, ret) != 0 ||
-            !master_is_ours(sock)) {
-            close(sock);
-            return false;
-        }
-        set_timeouts(sock, ms);
-        /* Two steps: the requests before the session, and their replies,
-         * then the session request and its descriptors. A master that got
-         * those may have opened the session: they go to one new master at
-         * most, and only once it has answered everything before them. */
-        bool ready = resend(sock, 0, split) && drop_seen_replies(sock);
-        bool placed = ready && resend(sock, split, rec->sent_len) &&
-                      take_place(sock, fd);
-        close(sock);
-        if (!placed && ready && rec->session_req >= 0)
-            return false;
-        if (placed) {
+        switch (replay_once(fd, ms)) {
+        case REPLAY_PLACED:
             log_msg(MUXFIX_LOG_REPAIR,
                        "the master of %s went away during the mux handshake; "
                        "replayed %u request(s) to the master there now",
                        followed.path, rec->requests);
             return true;
+        case REPLAY_NO_MASTER:
+            return false;
+        case REPLAY_FAILED:
+            break;
         }
     }
     return false;
+}
+
+/* A pause before asking for a session again: between half and all of
+ * *PAUSE (which then doubles, up to SLOT_PAUSE_MAX_MS), and not past
+ * DEADLINE. */
+static void slot_pause(long *pause, long deadline)
+{
+    unsigned seed = (unsigned)getpid() * 2654435761U ^
+                    (unsigned)util_now_ms() ^ (unsigned)followed.slot_retries;
+    long ms = *pause / 2 + (long)(seed % (unsigned)(*pause / 2 + 1));
+    long left = deadline - util_now_ms();
+    util_pause_ms(ms < left ? ms : left);
+    *pause = *pause * 2 < SLOT_PAUSE_MAX_MS ? *pause * 2 : SLOT_PAUSE_MAX_MS;
+}
+
+/* The answer at BUF (N bytes) to the session request on FD is not a
+ * refused slot: say so when the client got here by waiting. */
+static void note_answer(const unsigned char *buf, size_t n)
+{
+    bool opened = n >= MUXREC_HDR_SIZE &&
+                  muxrec_be32(buf + MUXREC_LEN_SIZE) == MUX_S_SESSION_OPENED;
+    long waited = followed.slot_wait_from < 0
+                      ? 0 : util_now_ms() - followed.slot_wait_from;
+    if (opened && followed.slot_retries > 0)
+        log_msg(MUXFIX_LOG_REPAIR,
+                "attached to the master at %s: a session slot came free after "
+                "%ld ms (%d more request(s))", followed.path, waited,
+                followed.slot_retries);
+    else if (opened && followed.after_wait)
+        log_msg(MUXFIX_LOG_REPAIR,
+                "attached to the new master at %s: session accepted",
+                followed.path);
+    else if (opened)
+        log_msg(MUXFIX_LOG_DECISION, "session accepted by the master at %s",
+                followed.path);
+    else if (followed.slot_retries > 0)
+        log_msg(MUXFIX_LOG_REPAIR,
+                "the master at %s answered the session request asked again "
+                "with something other than a refused slot; ssh reads it",
+                followed.path);
+}
+
+/* The client is about to read the answer to its session request: look at
+ * it first. When the server refused the session's channel (its
+ * MaxSessions: every slot of the shared connection is taken), nothing ran;
+ * the refusal is held back and the master asked again, on a new connection
+ * that replays the handshake, after a growing pause, until it accepts or
+ * MUXFIX_SLOT_WAIT_MS have passed. ssh then reads whatever answer is
+ * there: an accepted session, or the last refusal (then it logs in by
+ * itself, as it would have at once). */
+static void session_gate(int fd)
+{
+    const struct muxfix_config *cfg = config_get();
+    int wait_ms = cfg != NULL ? cfg->slot_wait_ms : 0;
+    int ms = cfg != NULL && cfg->timeout_ms > 0 ? cfg->timeout_ms
+                                                : MUXFIX_DEFAULT_TIMEOUT_MS;
+    unsigned char buf[ANSWER_PEEK_MAX];
+    long pause = SLOT_PAUSE_MIN_MS;
+
+    for (;;) {
+        size_t got;
+        if (muxio_peek_packet(fd, buf, sizeof buf, &got, -1) != MUXIO_PEEK_WHOLE)
+            return; /* ssh meets what is there */
+        if (muxrec_session_answer(&followed.rec, buf, got) !=
+            MUXREC_ANSWER_SLOT_REFUSED) {
+            note_answer(buf, got);
+            return;
+        }
+        long now = util_now_ms();
+        if (followed.slot_wait_from < 0) {
+            if (wait_ms == 0 || !dir_is_trusted())
+                return;
+            followed.slot_wait_from = now;
+            log_msg(MUXFIX_LOG_REPAIR,
+                    "session refused by the server's MaxSessions (every "
+                    "session of the master at %s is taken); waiting for a "
+                    "slot, at most %d ms", followed.path, wait_ms);
+        }
+        long deadline = followed.slot_wait_from + wait_ms;
+        if (now >= deadline) {
+            log_msg(MUXFIX_LOG_REPAIR,
+                    "no session slot came free at %s: gave up after %ld ms, "
+                    "ssh logs in itself", followed.path,
+                    now - followed.slot_wait_from);
+            return;
+        }
+        slot_pause(&pause, deadline);
+        followed.slot_retries++;
+        if (replay_once(fd, ms) != REPLAY_PLACED) {
+            log_msg(MUXFIX_LOG_REPAIR,
+                    "the master at %s went away while a session slot was "
+                    "waited for; ssh sees the refusal and logs in itself",
+                    followed.path);
+            return;
+        }
+    }
 }
 
 /* The connection broke under a call that is part of a replayable exchange:
@@ -466,6 +515,10 @@ ssize_t follow_read(int fd, void *buf, size_t n)
         return real_read(fd, buf, n);
     int entry = errno;
     ssize_t r;
+    if (!followed.broken && n > 0 && muxrec_awaits_session_reply(&followed.rec)) {
+        session_gate(fd);
+        errno = entry;
+    }
     for (;;) {
         r = real_read(fd, buf, n);
         if (r > 0) {

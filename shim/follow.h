@@ -25,6 +25,16 @@
  * command a second time in that case too (its fallback); the replay does the
  * same, through the new master instead of a new login.
  *
+ * A session request the server refused for want of a slot (sshd's
+ * MaxSessions, 10 by default: the master answers MUX_S_FAILURE "Session
+ * open refused by peer", and closes the connection) started nothing. The
+ * answer to a session request is looked at before ssh reads any of it; such
+ * a refusal is held back and the master asked again after a growing pause:
+ * a new connection, the handshake replayed on it, put in place of the old
+ * one before the session request goes out on it, until the master accepts
+ * or MUXFIX_SLOT_WAIT_MS pass. ssh then reads whatever answer is there (the
+ * last refusal: it logs in by itself, as it would have at once).
+ *
  * When there is no master to go to and none coming, a failed write is
  * reported as done so that ssh meets the closed connection at its next read
  * and falls back to a direct connection (becoming the new master, holding
@@ -63,9 +73,12 @@ typedef int follow_reconnect_fn(int fd, const struct sockaddr *addr,
 
 /* FD just connected to the managed control socket PATH (ADDR, LEN), and the
  * master said hello: follow it, reconnecting with RECONNECT if its master
- * goes away. Does nothing when MUXFIX_REPLAY=0. */
+ * goes away. AFTER_WAIT: the master was waited for while another ssh
+ * started it (crowd.h), which the log says once the session is accepted.
+ * Does nothing when MUXFIX_REPLAY=0. */
 void follow_start(int fd, const struct sockaddr *addr, socklen_t len,
-                  const char *path, follow_reconnect_fn *reconnect);
+                  const char *path, follow_reconnect_fn *reconnect,
+                  bool after_wait);
 
 /* The calls on the followed descriptor. Each behaves as the real call unless
  * the connection broke under a replayable exchange. */

@@ -227,3 +227,42 @@ bool muxrec_partial_matches(const struct muxrec *rec, const unsigned char *buf,
     return n == rec->part_len && n <= MUXREC_PARTIAL_MAX &&
            memcmp(buf, rec->part, n) == 0;
 }
+
+bool muxrec_awaits_session_reply(const struct muxrec *rec)
+{
+    return rec->stop == MUXREC_REPLAYABLE && rec->session_req >= 0 &&
+           rec->pkt_at == rec->sent_len && rec->part_len == 0 &&
+           rec->replies == (unsigned)rec->session_req;
+}
+
+/* A reply's fields after its length: type, request id, then (for a
+ * failure) a string's length and bytes. */
+#define REPLY_TYPE_AT MUXREC_LEN_SIZE
+#define REPLY_RID_AT (REPLY_TYPE_AT + MUXREC_LEN_SIZE)
+#define REPLY_TEXT_LEN_AT (REPLY_RID_AT + MUXREC_LEN_SIZE)
+#define REPLY_TEXT_AT (REPLY_TEXT_LEN_AT + MUXREC_LEN_SIZE)
+
+enum muxrec_answer muxrec_session_answer(const struct muxrec *rec,
+                                         const unsigned char *buf, size_t n)
+{
+    static const char refused[] = MUXREC_REFUSED_TEXT;
+    const size_t text_len = sizeof refused - 1;
+
+    if (n < MUXREC_LEN_SIZE)
+        return MUXREC_ANSWER_INCOMPLETE;
+    /* A refusal has exactly this length: any other is judged at once. */
+    if (!muxrec_awaits_session_reply(rec) ||
+        muxrec_be32(buf) != REPLY_TEXT_AT - MUXREC_LEN_SIZE + text_len)
+        return MUXREC_ANSWER_OTHER;
+    if (n < REPLY_TEXT_AT + text_len)
+        return MUXREC_ANSWER_INCOMPLETE;
+    const unsigned char *req = rec->sent + rec->session_at;
+    if (rec->sent_len - rec->session_at < MUXREC_HDR_SIZE + MUXREC_LEN_SIZE ||
+        muxrec_be32(req + MUXREC_LEN_SIZE) != MUX_C_NEW_SESSION ||
+        muxrec_be32(buf + REPLY_TYPE_AT) != MUX_S_FAILURE ||
+        memcmp(buf + REPLY_RID_AT, req + MUXREC_HDR_SIZE, MUXREC_LEN_SIZE) != 0 ||
+        muxrec_be32(buf + REPLY_TEXT_LEN_AT) != text_len ||
+        memcmp(buf + REPLY_TEXT_AT, refused, text_len) != 0)
+        return MUXREC_ANSWER_OTHER;
+    return MUXREC_ANSWER_SLOT_REFUSED;
+}

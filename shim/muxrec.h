@@ -32,6 +32,15 @@
 #define MUX_C_STOP_LISTENING 0x10000009U
 #define MUX_C_PROXY 0x1000000fU
 
+/* The replies a master sends that the record looks at. */
+#define MUX_S_FAILURE 0x80000003U
+#define MUX_S_SESSION_OPENED 0x80000006U
+/* The text of the MUX_S_FAILURE a master sends when the server refused the
+ * session's channel (mux_session_confirm() in mux.c): sshd's MaxSessions
+ * ("no more sessions" in its log), or any other refusal of the channel
+ * open. The server opened nothing, so nothing ran. */
+#define MUXREC_REFUSED_TEXT "Session open refused by peer"
+
 /* A packet's length field, and its length and type fields together. */
 #define MUXREC_LEN_SIZE 4
 #define MUXREC_HDR_SIZE 8
@@ -154,6 +163,29 @@ bool muxrec_seen_reply_len_ok(uint32_t len);
  * is in the middle of reading as it did on the old one? */
 bool muxrec_partial_matches(const struct muxrec *rec, const unsigned char *buf,
                             size_t n);
+
+/* Is the client waiting for the answer to its session request, with
+ * nothing of it read yet: the request sent whole, every reply before it
+ * read? */
+bool muxrec_awaits_session_reply(const struct muxrec *rec);
+
+/* What a reply the client has not read yet says, judged from its first N
+ * bytes at BUF (looked at, not consumed). */
+enum muxrec_answer {
+    MUXREC_ANSWER_INCOMPLETE,  /* fewer bytes than the packet holds */
+    MUXREC_ANSWER_SLOT_REFUSED, /* the server refused the session channel
+                                   (MUXREC_REFUSED_TEXT, to a
+                                   MUX_C_NEW_SESSION): nothing ran, it may be
+                                   asked again */
+    MUXREC_ANSWER_OTHER,       /* anything else: the answer stands */
+};
+
+/* What the reply at BUF (N bytes) to the session request says. Only a
+ * MUX_C_NEW_SESSION's refusal counts: a refused stdio forwarding (ssh -W)
+ * is the target refusing the connection (sshd's MaxSessions does not count
+ * direct-tcpip channels), and asking again would only delay the failure. */
+enum muxrec_answer muxrec_session_answer(const struct muxrec *rec,
+                                         const unsigned char *buf, size_t n);
 
 /* The big-endian u32 at P. */
 uint32_t muxrec_be32(const unsigned char *p);

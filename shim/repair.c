@@ -37,7 +37,7 @@ static const struct muxfix_config *managed(const struct sockaddr *addr,
  * dead socket, retry, and if no master is there, see whether one is coming. */
 static int connect_again(const struct muxfix_config *cfg, int fd,
                          const struct sockaddr *addr, socklen_t len,
-                         const char *path)
+                         const char *path, bool *waited)
 {
     if (errno == ECONNREFUSED) {
         log_msg(MUXFIX_LOG_DECISION,
@@ -59,19 +59,22 @@ static int connect_again(const struct muxfix_config *cfg, int fd,
         return -1;
     /* No master: if another ssh is becoming it, wait and attach instead of
      * opening one more connection (and losing the race to publish). */
-    return crowd_no_master(cfg, fd, addr, len, path);
+    int ret = crowd_no_master(cfg, fd, addr, len, path);
+    *waited = ret == 0;
+    return ret;
 }
 
 /* The connect of FD to the managed PATH returned RET: repair what can be,
- * and check the master says hello. */
+ * and check the master says hello. *WAITED: FD got its master by waiting
+ * for another ssh to start it. */
 static int connect_managed(const struct muxfix_config *cfg, int fd,
                            const struct sockaddr *addr, socklen_t len,
-                           const char *path, int ret)
+                           const char *path, int ret, bool *waited)
 {
     bool was_wedged = false;
     for (int round = 0;; round++) {
         if (ret != 0 && (errno == ECONNREFUSED || errno == ENOENT))
-            ret = connect_again(cfg, fd, addr, len, path);
+            ret = connect_again(cfg, fd, addr, len, path, waited);
         if (ret != 0)
             return ret;
         /* Plain ssh talks to whoever listens at its ControlPath: in a
@@ -122,9 +125,10 @@ static int connect_checked(int fd, const struct sockaddr *addr, socklen_t len,
     errno = saved;
     if (cfg == NULL)
         return unmanaged;
-    ret = connect_managed(cfg, fd, addr, len, path, ret);
+    bool waited = false;
+    ret = connect_managed(cfg, fd, addr, len, path, ret, &waited);
     if (ret == 0 && follow) {
-        follow_start(fd, addr, len, path, repair_reconnect);
+        follow_start(fd, addr, len, path, repair_reconnect, waited);
         errno = saved;
     }
     return ret;

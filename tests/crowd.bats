@@ -2,14 +2,8 @@
 # Issue 3: many ssh at once against one ControlPath.
 load helpers
 
-setup_file() {
-	# Sessions through one master count against sshd's MaxSessions (10 by
-	# default), and direct logins of a crowd against MaxStartups (10:30:100
-	# drops some of 16 at once): both raised so that every failure seen here
-	# is ssh's or muxfix's own.
-	export MF_SSHD_EXTRA_CONFIG=$'MaxSessions 200\nMaxStartups 200'
-	mf_setup_file
-}
+# The sshd is stock (MaxSessions 10, MaxStartups 10:30:100): past ten
+# sessions through the master the crowd waits for a slot (slots.bats).
 
 setup() {
 	mf_setup
@@ -83,6 +77,20 @@ crowd_under_muxfix() {
 	crowd_under_muxfix 64
 }
 
+# Every one of N that failed was dropped by sshd's MaxStartups (16 logins
+# at once on a stock sshd, with or without muxfix: nothing to share), none
+# hung (timeout's 124) or said "already exists".
+only_maxstartups_drops() {
+	local n=$1 i
+	for ((i = 0; i < n; i++)); do
+		grep -qx "hi-$i" "$T/out.$i" && continue
+		[[ $(cat "$T/rc.$i") == 255 ]] &&
+			grep -q kex_exchange_identification "$T/out.$i" ||
+			_mf_fail "ssh $i: exit $(cat "$T/rc.$i")" "$(cat "$T/out.$i")" || return 1
+	done
+	assert_equal "exists=0" "$(summary "$n" | grep -o 'exists=[0-9]*')"
+}
+
 @test "muxfix, 16 at once with ControlMaster=no: nobody waits for a master that never comes" {
 	# A wait would show as a 60 s hang: MUXFIX_WAIT_MS is far above timeout.
 	export MUXFIX_WAIT_MS=120000
@@ -90,10 +98,10 @@ crowd_under_muxfix() {
 	t0=$EPOCHREALTIME
 	crowd mf_plain 16 no
 	t1=$EPOCHREALTIME
-	assert_equal "ok=16 failed=0 exists=0" "$(summary 16)"
+	only_maxstartups_drops 16
 	crowd mf_mux 16 no
 	t2=$EPOCHREALTIME
-	assert_equal "ok=16 failed=0 exists=0" "$(summary 16)"
+	only_maxstartups_drops 16
 	assert_equal 0 "$(masters)"
 	# Information only (speed is claimed by make bench, not by tests).
 	printf '# ControlMaster=no crowd of 16: plain %s s, muxfix %s s\n' \

@@ -84,6 +84,9 @@ enum pkt {
     R_SESSION1,
     R_SESSION3,
     R_FAILURE1,
+    R_REFUSED1,
+    R_REFUSED3,
+    R_REFUSED1_OTHER,
     R_EMPTY,
     NPKT
 };
@@ -179,6 +182,10 @@ static void build_packets(void)
     build(R_SESSION1, "uuu", MUX_S_SESSION_OPENED, 1, 7);
     build(R_SESSION3, "uuu", MUX_S_SESSION_OPENED, 3, 7);
     build(R_FAILURE1, "uus", MUX_S_FAILURE, 1, "did not receive file descriptors");
+    /* mux_session_confirm() when the server refused the channel */
+    build(R_REFUSED1, "uus", MUX_S_FAILURE, 1, "Session open refused by peer");
+    build(R_REFUSED3, "uus", MUX_S_FAILURE, 3, "Session open refused by peer");
+    build(R_REFUSED1_OTHER, "uus", MUX_S_FAILURE, 1, "Session open refused by pear");
     raw(R_EMPTY, "\0\0\0\0", 4);
 }
 
@@ -627,6 +634,78 @@ static void test_replay_view(void)
     check(!muxrec_may_replay(&rec), "half-read session reply: not replayable");
 }
 
+/* ---- the answer to a session request, looked at before ssh reads it ---- */
+
+/* REC: hello, alive check and SESSION sent (three descriptors), the hello
+ * and alive replies read. */
+static void up_to_session(struct muxrec *rec, enum pkt session)
+{
+    muxrec_init(rec);
+    (void)muxrec_sent(rec, packets[HELLO].bytes, packets[HELLO].len);
+    (void)muxrec_sent(rec, packets[ALIVE0].bytes, packets[ALIVE0].len);
+    (void)muxrec_reply(rec, packets[R_HELLO].bytes, packets[R_HELLO].len);
+    (void)muxrec_reply(rec, packets[R_ALIVE0].bytes, packets[R_ALIVE0].len);
+    (void)muxrec_sent(rec, packets[session].bytes, packets[session].len);
+}
+
+static enum muxrec_answer answer(const struct muxrec *rec, enum pkt p, size_t n)
+{
+    return muxrec_session_answer(rec, packets[p].bytes,
+                                 n != 0 ? n : packets[p].len);
+}
+
+static void test_session_answer(void)
+{
+    static struct muxrec rec;
+    const struct packet *refused = &packets[R_REFUSED1];
+
+    up_to_session(&rec, SESSION1);
+    check(muxrec_awaits_session_reply(&rec), "awaits the session reply");
+    check(answer(&rec, R_REFUSED1, 0) == MUXREC_ANSWER_SLOT_REFUSED,
+          "the server refused the session: a slot to wait for");
+    check(refused->len == 44, "a refusal is %zu bytes", refused->len);
+    for (size_t n = 0; n < refused->len; n++)
+        check(answer(&rec, R_REFUSED1, n == 0 ? 1 : n) ==
+                  MUXREC_ANSWER_INCOMPLETE,
+              "refusal seen in part (%zu bytes): incomplete", n == 0 ? 1 : n);
+    check(answer(&rec, R_SESSION1, 0) == MUXREC_ANSWER_OTHER &&
+              answer(&rec, R_SESSION1, 4) == MUXREC_ANSWER_OTHER,
+          "session opened: judged from its length alone");
+    check(answer(&rec, R_FAILURE1, 0) == MUXREC_ANSWER_OTHER,
+          "another failure is not waited on");
+    check(answer(&rec, R_REFUSED1_OTHER, 0) == MUXREC_ANSWER_OTHER,
+          "the exact text only");
+    check(answer(&rec, R_REFUSED3, 0) == MUXREC_ANSWER_OTHER,
+          "a refusal of another request id");
+    check(answer(&rec, R_EMPTY, 0) == MUXREC_ANSWER_OTHER,
+          "an empty packet");
+
+    up_to_session(&rec, STDIO1);
+    check(answer(&rec, R_REFUSED1, 0) == MUXREC_ANSWER_OTHER,
+          "ssh -W refused: the target refused it, not a slot");
+
+    up_to_session(&rec, SESSION1);
+    (void)muxrec_reply(&rec, refused->bytes, 4);
+    check(!muxrec_awaits_session_reply(&rec) &&
+              answer(&rec, R_REFUSED1, 0) == MUXREC_ANSWER_OTHER,
+          "once ssh has read part of it, the answer stands");
+    up_to_session(&rec, SESSION1);
+    (void)muxrec_sent(&rec, packets[SESSION1].bytes, 6);
+    check(!muxrec_awaits_session_reply(&rec),
+          "a packet after the session request: not awaiting its reply");
+    muxrec_init(&rec);
+    (void)muxrec_sent(&rec, packets[HELLO].bytes, packets[HELLO].len);
+    check(!muxrec_awaits_session_reply(&rec) &&
+              answer(&rec, R_REFUSED1, 0) == MUXREC_ANSWER_OTHER,
+          "no session request: nothing to wait for");
+    muxrec_init(&rec);
+    (void)muxrec_sent(&rec, packets[HELLO].bytes, packets[HELLO].len);
+    (void)muxrec_reply(&rec, packets[R_HELLO].bytes, packets[R_HELLO].len);
+    (void)muxrec_sent(&rec, packets[SESSION1].bytes, packets[SESSION1].len - 1);
+    check(!muxrec_awaits_session_reply(&rec),
+          "session request not whole yet");
+}
+
 /* ---- the table of message types ---- */
 
 static void test_types(void)
@@ -668,6 +747,7 @@ int main(void)
     test_split_replies();
     test_bounds();
     test_replay_view();
+    test_session_answer();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
