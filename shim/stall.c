@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "judge.h"
+#include "keep.h"
 #include "log.h"
 #include "muxrec.h"
 #include "peer.h"
@@ -158,6 +159,9 @@ static bool remove_name(const char *path, pid_t pid)
         S_ISSOCK(st.st_mode) && peer_listens_at(pid, st.st_dev, st.st_ino))
         judge_remove_stuck(dir.fd, dir.base, &st, &v);
     ctl_dir_close(&dir);
+    /* Its private name would only bring it back (keep.h). */
+    if (v.kind == VERDICT_REMOVED)
+        keep_drop(path, &st);
     return v.kind == VERDICT_REMOVED;
 }
 
