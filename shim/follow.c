@@ -31,6 +31,9 @@
  * for tens of milliseconds (README, "Many ssh at once"). */
 #define SLOT_PAUSE_MIN_MS 10
 #define SLOT_PAUSE_MAX_MS 250
+/* Knuth's multiplicative hash constant: spreads consecutive pids over the
+ * pause's range. */
+#define JITTER_MIX 2654435761U
 /* Enough of a reply to judge the answer to a session request: a refusal is
  * 44 bytes. */
 #define ANSWER_PEEK_MAX 64
@@ -307,7 +310,7 @@ static bool replay(int fd)
  * DEADLINE. */
 static void slot_pause(long *pause, long deadline)
 {
-    unsigned seed = (unsigned)getpid() * 2654435761U ^
+    unsigned seed = (unsigned)getpid() * JITTER_MIX ^
                     (unsigned)util_now_ms() ^ (unsigned)followed.slot_retries;
     long ms = *pause / 2 + (long)(seed % (unsigned)(*pause / 2 + 1));
     long left = deadline - util_now_ms();
@@ -601,12 +604,35 @@ ssize_t follow_sendmsg(int fd, const struct msghdr *msg, int flags)
     return finish(r, r >= 0, entry);
 }
 
+/* The client's read on FD: the real read, and when nothing is there yet a
+ * bounded wait for it. *ENDED: the master stalled and was ended (or told
+ * to stop); nothing was read. */
+static ssize_t read_reply(int fd, void *buf, size_t n, bool *ended)
+{
+    for (;;) {
+        ssize_t r = real_read(fd, buf, n);
+        if (r > 0) {
+            followed.reply_wait_from = -1;
+            if (muxrec_reply(&followed.rec, buf, (size_t)r) ==
+                MUXREC_SESSION_ANSWERED)
+                stop_following();
+            return r;
+        }
+        if (r < 0 && errno == EAGAIN && n > 0 && !followed.broken) {
+            if (await_reply(fd))
+                continue;
+            *ended = true;
+        }
+        return r;
+    }
+}
+
 ssize_t follow_read(int fd, void *buf, size_t n)
 {
     if (!claim(fd))
         return real_read(fd, buf, n);
     int entry = errno;
-    ssize_t r;
+    ssize_t r = -1;
     /* A master that stalled and was ended (or told to stop): the client
      * meets a closed connection, as if it had died. */
     bool ended = !followed.broken && n > 0 &&
@@ -614,21 +640,10 @@ ssize_t follow_read(int fd, void *buf, size_t n)
                  session_gate(fd) == GATE_MASTER_ENDED;
     errno = entry;
     for (;;) {
-        if (!ended) {
-            r = real_read(fd, buf, n);
-            if (r > 0) {
-                followed.reply_wait_from = -1;
-                if (muxrec_reply(&followed.rec, buf, (size_t)r) ==
-                    MUXREC_SESSION_ANSWERED)
-                    stop_following();
-                break;
-            }
-            if (r < 0 && errno == EAGAIN && n > 0 && !followed.broken) {
-                if (await_reply(fd))
-                    continue;
-                ended = true;
-            }
-        }
+        if (!ended)
+            r = read_reply(fd, buf, n, &ended);
+        if (r > 0)
+            break;
         if (ended) {
             /* The stuck master may still hold its end: the client reads
              * nothing more from it. */

@@ -165,7 +165,7 @@ bool muxrec_fd_passed(struct muxrec *rec, int fd, unsigned char byte)
 
 /* The reply in part[] is whole: an alive reply (type, request id, the
  * master's pid) says which process the master is. */
-#define ALIVE_LEN (3 * MUXREC_LEN_SIZE)
+#define ALIVE_LEN ((size_t)3 * MUXREC_LEN_SIZE)
 static void note_alive(struct muxrec *rec)
 {
     if (muxrec_be32(rec->part) == ALIVE_LEN &&

@@ -32,6 +32,20 @@
 #define LINK_MAX_LEN 64
 /* /proc/PID/stat: "PID (comm) S ...": the state follows the last ')'. */
 #define STAT_BUF 512
+#define DECIMAL 10
+
+/* The inode of a socket descriptor's link text "socket:[N]". */
+static bool socket_link_inode(const char *link, unsigned long *ino)
+{
+    static const char prefix[] = "socket:[";
+    char *end;
+    if (strncmp(link, prefix, sizeof prefix - 1) != 0)
+        return false;
+    errno = 0;
+    *ino = strtoul(link + sizeof prefix - 1, &end, DECIMAL);
+    return errno == 0 && end != link + sizeof prefix - 1 && end[0] == ']' &&
+           end[1] == '\0';
+}
 
 /* The socket inodes PID holds, into INOS (at most MAX); their number, or
  * -1 when its descriptors cannot be read (gone, another uid). */
@@ -56,7 +70,7 @@ static int socket_inodes(pid_t pid, unsigned long *inos, int max)
             continue;
         link[len] = '\0';
         unsigned long ino;
-        if (sscanf(link, "socket:[%lu]", &ino) == 1)
+        if (socket_link_inode(link, &ino))
             inos[n++] = ino;
     }
     closedir(d);
