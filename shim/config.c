@@ -257,6 +257,10 @@ static void read_config(struct muxfix_config *cfg)
                             MUXFIX_DEFAULT_WAIT_MS,
                             "not a number of milliseconds up to 600000");
     cfg->replay = read_int("MUXFIX_REPLAY", 0, 1, 1, "not 0 or 1") != 0;
+    cfg->reply_timeout_ms = read_int("MUXFIX_REPLY_TIMEOUT_MS", 0,
+                                     MUXFIX_MAX_TIMEOUT_MS,
+                                     MUXFIX_DEFAULT_REPLY_TIMEOUT_MS,
+                                     "not a number of milliseconds up to 600000");
     cfg->slot_wait_ms = read_int("MUXFIX_SLOT_WAIT_MS", 0, MUXFIX_MAX_TIMEOUT_MS,
                                  MUXFIX_DEFAULT_SLOT_WAIT_MS,
                                  "not a number of milliseconds up to 600000");

@@ -14,6 +14,12 @@
  *   MUXFIX_DISABLE     1 makes the library inert
  *   MUXFIX_REPLAY      0 turns off following a client's mux handshake and
  *                      replaying it to a new master (follow.h); default 1
+ *   MUXFIX_REPLY_TIMEOUT_MS  how long a master may take to answer a
+ *                      request that waits for the server (a session, ssh -W,
+ *                      ssh -R) before it counts as stalled (stall.h);
+ *                      default MUXFIX_DEFAULT_REPLY_TIMEOUT_MS, 0 off. What
+ *                      the master answers by itself (hello, alive check,
+ *                      -L, -D) gets MUXFIX_TIMEOUT_MS.
  *   MUXFIX_SLOT_WAIT_MS  how long a client whose session the server refused
  *                      (its MaxSessions reached) keeps asking the master
  *                      again before ssh sees the refusal (follow.h);
@@ -41,6 +47,11 @@
  * 48 commands of 1 s each 4.3 s; past this, sessions that hold every slot
  * for long make the excess log in by itself instead of queueing. */
 #define MUXFIX_DEFAULT_SLOT_WAIT_MS 5000
+/* README "Masters that stall": one round trip on the slowest links
+ * (satellite 0.6 s, a congested mobile link a few seconds) and three lost
+ * packets' retransmissions (1 + 2 + 4 s) stay under it; while the server
+ * is sending to the master, the wait goes on past it. */
+#define MUXFIX_DEFAULT_REPLY_TIMEOUT_MS 10000
 /* Longest accepted MUXFIX_TIMEOUT_MS: ten minutes is already a hang. */
 #define MUXFIX_MAX_TIMEOUT_MS 600000
 /* Bounds that keep the configuration in static storage (no allocation). */
@@ -54,6 +65,7 @@ struct muxfix_config {
     int wait_ms;
     bool replay; /* MUXFIX_REPLAY */
     int slot_wait_ms; /* MUXFIX_SLOT_WAIT_MS */
+    int reply_timeout_ms; /* MUXFIX_REPLY_TIMEOUT_MS */
     bool log_to_file;
     char log_path[PATH_MAX];
     size_t npatterns;

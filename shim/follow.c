@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include "muxrec.h"
 #include "real.h"
 #include "sock.h"
+#include "stall.h"
 #include "util.h"
 
 /* A master that keeps dying under us: give up after this many. */
@@ -29,6 +31,9 @@
  * for tens of milliseconds (README, "Many ssh at once"). */
 #define SLOT_PAUSE_MIN_MS 10
 #define SLOT_PAUSE_MAX_MS 250
+/* Knuth's multiplicative hash constant: spreads consecutive pids over the
+ * pause's range. */
+#define JITTER_MIX 2654435761U
 /* Enough of a reply to judge the answer to a session request: a refusal is
  * 44 bytes. */
 #define ANSWER_PEEK_MAX 64
@@ -48,6 +53,9 @@ static struct {
     int replays;
     int slot_retries; /* the session asked for again after a refusal */
     long slot_wait_from; /* when the first refusal was seen (ms) */
+    long session_sent_at; /* when the session request went whole (ms) */
+    long reply_wait_from; /* when the client began to wait for the reply it
+                             waits for (ms), -1 when it is not waiting */
     struct muxrec rec;
 } followed;
 
@@ -144,6 +152,8 @@ void follow_start(int fd, const struct sockaddr *addr, socklen_t len,
         followed.replays = 0;
         followed.slot_retries = 0;
         followed.slot_wait_from = -1;
+        followed.session_sent_at = -1;
+        followed.reply_wait_from = -1;
         muxrec_init(&followed.rec);
         __atomic_store_n(&muxfix_follow_fd, fd, __ATOMIC_RELAXED);
     }
@@ -300,7 +310,7 @@ static bool replay(int fd)
  * DEADLINE. */
 static void slot_pause(long *pause, long deadline)
 {
-    unsigned seed = (unsigned)getpid() * 2654435761U ^
+    unsigned seed = (unsigned)getpid() * JITTER_MIX ^
                     (unsigned)util_now_ms() ^ (unsigned)followed.slot_retries;
     long ms = *pause / 2 + (long)(seed % (unsigned)(*pause / 2 + 1));
     long left = deadline - util_now_ms();
@@ -335,6 +345,78 @@ static void note_answer(const unsigned char *buf, size_t n)
                 followed.path);
 }
 
+/* How long the master may take over the reply the client waits for: what
+ * waits for the server gets MUXFIX_REPLY_TIMEOUT_MS, what the master
+ * answers by itself MUXFIX_TIMEOUT_MS. -1: no bound. */
+static long reply_budget_ms(void)
+{
+    const struct muxfix_config *cfg = config_get();
+    if (cfg == NULL)
+        return -1;
+    int ms = muxrec_awaits_server(&followed.rec) ? cfg->reply_timeout_ms
+                                                 : cfg->timeout_ms;
+    return ms > 0 ? ms : -1;
+}
+
+/* The deadline of the wait for the reply the client waits for, counted
+ * from its first wait for it (a signal may end one wait and start
+ * another). -1: no bound. */
+static long reply_deadline(void)
+{
+    long budget = reply_budget_ms();
+    if (followed.reply_wait_from < 0)
+        followed.reply_wait_from = util_now_ms();
+    return budget < 0 ? -1 : followed.reply_wait_from + budget;
+}
+
+/* The master at FD's other end has not answered by the deadline: true when
+ * it was ended or told to stop (stall.h), and ssh is to go on without it;
+ * otherwise *DEADLINE is the next one (-1: none). */
+static bool master_stalled(int fd, long *deadline)
+{
+    const struct muxrec *rec = &followed.rec;
+    long now = util_now_ms();
+    long waited = now - followed.reply_wait_from;
+    bool pending = rec->session_req >= 0 &&
+                   rec->replies == (unsigned)rec->session_req;
+    long since = followed.session_sent_at >= 0 ? now - followed.session_sent_at
+                                               : waited;
+    long budget = reply_budget_ms();
+
+    switch (stall_handle(fd, followed.path, pending, (pid_t)rec->master_pid,
+                         waited, since)) {
+    case STALL_ENDED:
+        return true;
+    case STALL_ANSWERED:
+    case STALL_PROGRESS:
+        *deadline = budget < 0 ? -1 : now + budget;
+        return false;
+    case STALL_UNSURE:
+        break;
+    }
+    *deadline = -1;
+    return false;
+}
+
+/* The client waits for a reply and none is there: wait for it, at most
+ * until its deadline. False when the master stalled and was ended (or told
+ * to stop): ssh is to go on without it. */
+static bool await_reply(int fd)
+{
+    long deadline = reply_deadline();
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        long left = deadline < 0 ? -1 : deadline - util_now_ms();
+        int rc = poll(&p, 1, deadline < 0 ? -1 : left > 0 ? (int)left : 0);
+        if (rc != 0)
+            return true; /* readable, closed, or a signal: ssh's read sees */
+        if (master_stalled(fd, &deadline))
+            return false;
+    }
+}
+
+enum gate { GATE_READ, GATE_MASTER_ENDED };
+
 /* The client is about to read the answer to its session request: look at
  * it first. When the server refused the session's channel (its
  * MaxSessions: every slot of the shared connection is taken), nothing ran;
@@ -342,8 +424,9 @@ static void note_answer(const unsigned char *buf, size_t n)
  * that replays the handshake, after a growing pause, until it accepts or
  * MUXFIX_SLOT_WAIT_MS have passed. ssh then reads whatever answer is
  * there: an accepted session, or the last refusal (then it logs in by
- * itself, as it would have at once). */
-static void session_gate(int fd)
+ * itself, as it would have at once). No answer by MUXFIX_REPLY_TIMEOUT_MS:
+ * the master is stalled (stall.h). */
+static enum gate session_gate(int fd)
 {
     const struct muxfix_config *cfg = config_get();
     int wait_ms = cfg != NULL ? cfg->slot_wait_ms : 0;
@@ -351,43 +434,53 @@ static void session_gate(int fd)
                                                 : MUXFIX_DEFAULT_TIMEOUT_MS;
     unsigned char buf[ANSWER_PEEK_MAX];
     long pause = SLOT_PAUSE_MIN_MS;
+    long deadline = reply_deadline();
 
     for (;;) {
         size_t got;
-        if (muxio_peek_packet(fd, buf, sizeof buf, &got, -1) != MUXIO_PEEK_WHOLE)
-            return; /* ssh meets what is there */
+        enum muxio_peek pk = muxio_peek_packet(fd, buf, sizeof buf, &got, deadline);
+        if (pk == MUXIO_PEEK_TIMEOUT) {
+            if (master_stalled(fd, &deadline))
+                return GATE_MASTER_ENDED;
+            continue;
+        }
+        if (pk != MUXIO_PEEK_WHOLE)
+            return GATE_READ; /* ssh meets what is there */
         if (muxrec_session_answer(&followed.rec, buf, got) !=
             MUXREC_ANSWER_SLOT_REFUSED) {
             note_answer(buf, got);
-            return;
+            return GATE_READ;
         }
         long now = util_now_ms();
         if (followed.slot_wait_from < 0) {
             if (wait_ms == 0 || !dir_is_trusted())
-                return;
+                return GATE_READ;
             followed.slot_wait_from = now;
             log_msg(MUXFIX_LOG_REPAIR,
                     "session refused by the server's MaxSessions (every "
                     "session of the master at %s is taken); waiting for a "
                     "slot, at most %d ms", followed.path, wait_ms);
         }
-        long deadline = followed.slot_wait_from + wait_ms;
-        if (now >= deadline) {
+        long slot_deadline = followed.slot_wait_from + wait_ms;
+        if (now >= slot_deadline) {
             log_msg(MUXFIX_LOG_REPAIR,
                     "no session slot came free at %s: gave up after %ld ms, "
                     "ssh logs in itself", followed.path,
                     now - followed.slot_wait_from);
-            return;
+            return GATE_READ;
         }
-        slot_pause(&pause, deadline);
+        slot_pause(&pause, slot_deadline);
         followed.slot_retries++;
         if (replay_once(fd, ms) != REPLAY_PLACED) {
             log_msg(MUXFIX_LOG_REPAIR,
                     "the master at %s went away while a session slot was "
                     "waited for; ssh sees the refusal and logs in itself",
                     followed.path);
-            return;
+            return GATE_READ;
         }
+        /* A new request: its answer gets the whole reply timeout. */
+        followed.session_sent_at = followed.reply_wait_from = util_now_ms();
+        deadline = reply_deadline();
     }
 }
 
@@ -422,6 +515,8 @@ ssize_t follow_write(int fd, const void *buf, size_t n)
         if (r > 0) {
             if (!followed.broken && !muxrec_sent(&followed.rec, buf, (size_t)r))
                 stop_recording();
+            else if (followed.rec.session_req >= 0 && followed.session_sent_at < 0)
+                followed.session_sent_at = util_now_ms();
             break;
         }
         if (r == 0 || n == 0 || !peer_went_away(errno))
@@ -509,23 +604,53 @@ ssize_t follow_sendmsg(int fd, const struct msghdr *msg, int flags)
     return finish(r, r >= 0, entry);
 }
 
+/* The client's read on FD: the real read, and when nothing is there yet a
+ * bounded wait for it. *ENDED: the master stalled and was ended (or told
+ * to stop); nothing was read. */
+static ssize_t read_reply(int fd, void *buf, size_t n, bool *ended)
+{
+    for (;;) {
+        ssize_t r = real_read(fd, buf, n);
+        if (r > 0) {
+            followed.reply_wait_from = -1;
+            if (muxrec_reply(&followed.rec, buf, (size_t)r) ==
+                MUXREC_SESSION_ANSWERED)
+                stop_following();
+            return r;
+        }
+        if (r < 0 && errno == EAGAIN && n > 0 && !followed.broken) {
+            if (await_reply(fd))
+                continue;
+            *ended = true;
+        }
+        return r;
+    }
+}
+
 ssize_t follow_read(int fd, void *buf, size_t n)
 {
     if (!claim(fd))
         return real_read(fd, buf, n);
     int entry = errno;
-    ssize_t r;
-    if (!followed.broken && n > 0 && muxrec_awaits_session_reply(&followed.rec)) {
-        session_gate(fd);
-        errno = entry;
-    }
+    ssize_t r = -1;
+    /* A master that stalled and was ended (or told to stop): the client
+     * meets a closed connection, as if it had died. */
+    bool ended = !followed.broken && n > 0 &&
+                 muxrec_awaits_session_reply(&followed.rec) &&
+                 session_gate(fd) == GATE_MASTER_ENDED;
+    errno = entry;
     for (;;) {
-        r = real_read(fd, buf, n);
-        if (r > 0) {
-            if (muxrec_reply(&followed.rec, buf, (size_t)r) ==
-                MUXREC_SESSION_ANSWERED)
-                stop_following();
+        if (!ended)
+            r = read_reply(fd, buf, n, &ended);
+        if (r > 0)
             break;
+        if (ended) {
+            /* The stuck master may still hold its end: the client reads
+             * nothing more from it. */
+            (void)shutdown(fd, SHUT_RDWR);
+            ended = false;
+            followed.reply_wait_from = -1;
+            r = 0;
         }
         if (n == 0 || (r < 0 && !peer_went_away(errno)))
             break;

@@ -35,6 +35,14 @@
  * or MUXFIX_SLOT_WAIT_MS pass. ssh then reads whatever answer is there (the
  * last refusal: it logs in by itself, as it would have at once).
  *
+ * ssh 9.2 waits for every reply with poll(-1) after a read() that said
+ * EAGAIN; the read on the followed connection waits instead, bounded:
+ * MUXFIX_TIMEOUT_MS for what the master answers by itself (hello, alive
+ * check, -L, -D), MUXFIX_REPLY_TIMEOUT_MS for what waits for the server
+ * (session, -W, -R). A master that does not answer by then is made unable
+ * to run what is pending (stall.h), and the client meets a closed
+ * connection, as if the master had died.
+ *
  * When there is no master to go to and none coming, a failed write is
  * reported as done so that ssh meets the closed connection at its next read
  * and falls back to a direct connection (becoming the new master, holding

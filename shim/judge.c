@@ -274,6 +274,17 @@ void judge_entry(int dfd, const char *name, const struct judging *how,
         remove_if_same_inode(dfd, name, &st, v);
 }
 
+void judge_remove_stuck(int dfd, const char *name, const struct stat *seen,
+                        struct judge_verdict *v)
+{
+    verdict_init(v);
+    v->kind = ownership(seen);
+    v->owner = (unsigned)seen->st_uid;
+    if (v->kind != VERDICT_UNKNOWN)
+        return;
+    remove_if_same_inode(dfd, name, seen, v);
+}
+
 /* The verdict for a directory ctl_dir_open_trusted() refused (ERR: errno). */
 static void refused_dir_verdict(enum ctl_dir_refusal refusal, int err,
                                 struct judge_verdict *v)

@@ -82,6 +82,16 @@ struct judging {
 void judge_entry(int dfd, const char *name, const struct judging *how,
                  struct judge_verdict *v);
 
+/* Remove NAME in DFD (opened with ctl_dir_open_trusted()) if it still is
+ * the socket of ours whose status was SEEN (inode and change time), without
+ * a probe: the name of a live master that the caller found stuck and told
+ * to stop listening, having checked by its own means that this master
+ * listens there (stall.h). The same removal as for a dead socket: under the
+ * removal lock, moved aside, checked, unlinked or put back. VERDICT_REMOVED
+ * when it went. */
+void judge_remove_stuck(int dfd, const char *name, const struct stat *seen,
+                        struct judge_verdict *v);
+
 /* Judge PATH (any length; relative to the working directory) in MODE. The
  * directory is checked and the socket removed only in JUDGE_CHECK_ONLY and
  * JUDGE_REMOVE_IF_DEAD, where a young ssh temporary name is not judged. */

@@ -75,6 +75,7 @@ void muxrec_init(struct muxrec *rec)
     rec->part_len = 0;
     rec->stop = MUXREC_REPLAYABLE;
     rec->stop_type = 0;
+    rec->master_pid = 0;
 }
 
 /* May the packet of length LEN and type TYPE, starting at pkt_at, be
@@ -162,6 +163,16 @@ bool muxrec_fd_passed(struct muxrec *rec, int fd, unsigned char byte)
     return true;
 }
 
+/* The reply in part[] is whole: an alive reply (type, request id, the
+ * master's pid) says which process the master is. */
+#define ALIVE_LEN ((size_t)3 * MUXREC_LEN_SIZE)
+static void note_alive(struct muxrec *rec)
+{
+    if (muxrec_be32(rec->part) == ALIVE_LEN &&
+        muxrec_be32(rec->part + MUXREC_LEN_SIZE) == MUX_S_ALIVE)
+        rec->master_pid = muxrec_be32(rec->part + ALIVE_LEN);
+}
+
 enum muxrec_verdict muxrec_reply(struct muxrec *rec, const void *buf, size_t n)
 {
     const unsigned char *in = buf;
@@ -180,6 +191,7 @@ enum muxrec_verdict muxrec_reply(struct muxrec *rec, const void *buf, size_t n)
         n -= take;
         if (rec->part_len >= MUXREC_LEN_SIZE &&
             rec->part_len == MUXREC_LEN_SIZE + (size_t)muxrec_be32(rec->part)) {
+            note_alive(rec);
             rec->replies++;
             rec->part_len = 0;
         }
@@ -265,4 +277,47 @@ enum muxrec_answer muxrec_session_answer(const struct muxrec *rec,
         memcmp(buf + REPLY_TEXT_AT, refused, text_len) != 0)
         return MUXREC_ANSWER_OTHER;
     return MUXREC_ANSWER_SLOT_REFUSED;
+}
+
+/* Where the request whose reply the client reads next starts in sent[]:
+ * false when it is not there whole yet (or it is the master's hello). */
+static bool awaited_at(const struct muxrec *rec, size_t *at)
+{
+    *at = 0;
+    if (rec->replies == 0)
+        return false;
+    for (unsigned i = 0; i < rec->replies; i++) {
+        if (rec->pkt_at - *at < MUXREC_HDR_SIZE)
+            return false;
+        *at += MUXREC_LEN_SIZE + (size_t)muxrec_be32(rec->sent + *at);
+    }
+    return *at < rec->pkt_at && rec->pkt_at - *at >= MUXREC_HDR_SIZE;
+}
+
+uint32_t muxrec_awaited_type(const struct muxrec *rec)
+{
+    size_t at;
+    /* The master's hello comes first, whatever the client has sent. */
+    if (rec->replies == 0)
+        return MUX_MSG_HELLO;
+    return awaited_at(rec, &at) ? muxrec_be32(rec->sent + at + MUXREC_LEN_SIZE)
+                                : 0;
+}
+
+/* MUX_C_OPEN_FWD: length, type, request id, then the forwarding type. */
+#define FWD_TYPE_AT (MUXREC_HDR_SIZE + MUXREC_LEN_SIZE)
+
+bool muxrec_awaits_server(const struct muxrec *rec)
+{
+    size_t at;
+    if (!awaited_at(rec, &at))
+        return false;
+    uint32_t type = muxrec_be32(rec->sent + at + MUXREC_LEN_SIZE);
+    if (type == MUX_C_NEW_SESSION || type == MUX_C_NEW_STDIO_FWD)
+        return true;
+    /* ssh -R waits for the server's answer; -L and -D only for the
+     * master's. */
+    return type == MUX_C_OPEN_FWD &&
+           rec->pkt_at - at >= FWD_TYPE_AT + MUXREC_LEN_SIZE &&
+           muxrec_be32(rec->sent + at + FWD_TYPE_AT) == MUX_FWD_REMOTE;
 }

@@ -34,12 +34,16 @@
 
 /* The replies a master sends that the record looks at. */
 #define MUX_S_FAILURE 0x80000003U
+#define MUX_S_ALIVE 0x80000005U
 #define MUX_S_SESSION_OPENED 0x80000006U
 /* The text of the MUX_S_FAILURE a master sends when the server refused the
  * session's channel (mux_session_confirm() in mux.c): sshd's MaxSessions
  * ("no more sessions" in its log), or any other refusal of the channel
  * open. The server opened nothing, so nothing ran. */
 #define MUXREC_REFUSED_TEXT "Session open refused by peer"
+
+/* MUX_C_OPEN_FWD's forwarding type for ssh -R: the server answers it. */
+#define MUX_FWD_REMOTE 2
 
 /* A packet's length field, and its length and type fields together. */
 #define MUXREC_LEN_SIZE 4
@@ -111,6 +115,7 @@ struct muxrec {
     size_t part_len;  /* bytes it has read of the next one */
     enum muxrec_stop stop;
     uint32_t stop_type; /* the packet's type, for the stops that have one */
+    uint32_t master_pid; /* from the master's alive reply; 0 before it */
     unsigned char part[MUXREC_PARTIAL_MAX];
     unsigned char sent[MUXREC_SENT_MAX];
 };
@@ -186,6 +191,15 @@ enum muxrec_answer {
  * direct-tcpip channels), and asking again would only delay the failure. */
 enum muxrec_answer muxrec_session_answer(const struct muxrec *rec,
                                          const unsigned char *buf, size_t n);
+
+/* The type of the request whose reply the client reads next
+ * (MUX_MSG_HELLO: the master's hello, which comes first); 0 when it has
+ * not sent it whole yet. */
+uint32_t muxrec_awaited_type(const struct muxrec *rec);
+
+/* Does the reply the client reads next wait for the server (a session, a
+ * stdio forwarding, a remote forwarding), not only for the master? */
+bool muxrec_awaits_server(const struct muxrec *rec);
 
 /* The big-endian u32 at P. */
 uint32_t muxrec_be32(const unsigned char *p);

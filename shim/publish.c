@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "sockpath.h"
+#include "keep.h"
 #include "log.h"
 #include "pattern.h"
 #include "sock.h"
@@ -70,6 +71,9 @@ void publish_after_unlink(const char *path)
     int n = __atomic_load_n(&nslots, __ATOMIC_ACQUIRE);
     if (n == 0 || path == NULL)
         return;
+    /* A master removing its own name (exit, -O stop) takes the private
+     * one with it. */
+    keep_forget(path);
 
     /* ssh unlinks its temporary name right after link(): that changes the
      * published inode's change time, which is what we compare at exit. */
@@ -143,6 +147,7 @@ enum publish_unlink publish_unlink_check(const char *path)
             continue;
         if (lstat(path, &st) == 0 && !is_remembered(&slots[i], &st)) {
             verdict = PUBLISH_UNLINK_SKIP;
+            keep_forget(path);
             log_msg(MUXFIX_LOG_REPAIR,
                        "did not remove %s at exit: it is no longer the socket "
                        "this master published (a newer master owns it)", path);

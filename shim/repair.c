@@ -9,6 +9,7 @@
 #include "crowd.h"
 #include "follow.h"
 #include "hello.h"
+#include "keep.h"
 #include "log.h"
 #include "publish.h"
 #include "real.h"
@@ -57,6 +58,13 @@ static int connect_again(const struct muxfix_config *cfg, int fd,
     }
     if (errno != ENOENT)
         return -1;
+    /* No socket: its live master's private name may still be there
+     * (keep.h). */
+    if (keep_restore(path)) {
+        int ret = real_connect(fd, addr, len);
+        if (ret == 0 || errno != ENOENT)
+            return ret;
+    }
     /* No master: if another ssh is becoming it, wait and attach instead of
      * opening one more connection (and losing the race to publish). */
     int ret = crowd_no_master(cfg, fd, addr, len, path);
@@ -194,8 +202,10 @@ int repair_after_link(const char *oldpath, const char *newpath, int ret)
             errno = saved;
     }
     saved = errno;
-    if (ret == 0)
+    if (ret == 0) {
         publish_record(newpath);
+        keep_publish(newpath);
+    }
     crowd_release(newpath);
     errno = saved;
     return ret;

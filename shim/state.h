@@ -6,7 +6,7 @@
  * 1. Published once: written before a release store makes it visible, read
  *    after an acquire load sees it, never changed again (the configuration,
  *    config.c; the real libc symbols, real.c; the slot counts of publish.c,
- *    which only grow).
+ *    which only grow; the socket given a private second name, keep.c).
  * 2. Claimed: owned by one caller at a time through an atomic flag or
  *    descriptor taken with an exchange or compare-and-swap; a caller that
  *    cannot claim it passes through as if the library were not there (the

@@ -256,3 +256,58 @@ assert_fix() { # COMMAND: a fix line with COMMAND, whatever its number
 	assert_status 1
 	assert_contains "$output" "PROBLEM  ssh -G -F $T/bad_config testhost:"
 }
+
+# the fix line of the report in $output whose problem line contains TEXT
+fix_of() {
+	awk -v t="$1" 'found && /^ +fix [0-9]+: / {sub(/^ +fix [0-9]+: /, ""); print; exit}
+		index($0, t) {found = 1}' <<<"$output"
+}
+
+@test "doctor, a stopped master (Ctrl-Z): PROBLEM stopped with 'kill -CONT PID', which works; before, 'kill PID' did nothing to it" {
+	mf_as_user mkdir -m 0700 "$S"
+	mf_plain_ssh -M -o ControlPersist=60 -o ControlPath="$S/cm" testhost true
+	local pid
+	pid=$(pgrep -u "$MF_UID" -f "^ssh: $S/cm \[mux\]")
+	kill -STOP "$pid"
+	run doctor "$S/cm"
+	assert_status 1
+	assert_line "PROBLEM  socket $S/cm: accepts connections but master pid $pid is stopped (SIGSTOP, Ctrl-Z): clients hang until it continues"
+	assert_fix "kill -CONT $pid"
+	assert_equal 1 "$(grep -c "^PROBLEM.*pid $pid" <<<"$output")"
+	mf_as_user bash -c "$(fix_of "is stopped")"
+	run doctor "$S/cm"
+	assert_status 0
+	assert_line "ok       socket $S/cm: live, master pid $pid"
+}
+
+@test "doctor, a stopped master that lost its socket: the fix ends it even though it is stopped" {
+	mf_as_user mkdir -m 0700 "$S"
+	mf_plain_ssh -M -o ControlPersist=60 -o ControlPath="$S/cm" testhost true
+	local pid
+	pid=$(pgrep -u "$MF_UID" -f "^ssh: $S/cm \[mux\]")
+	rm -- "$S/cm"
+	kill -STOP "$pid"
+	run doctor "$S/cm"
+	assert_status 1
+	assert_fix "kill -TERM $pid && kill -CONT $pid"
+	mf_as_user bash -c "$(fix_of "lost its socket")"
+	mf_wait_for 10 mf_gone "$pid"
+}
+
+@test "doctor, a master started under muxfix whose socket was removed: the fix links its private name back" {
+	mf_as_user mkdir -m 0700 "$S"
+	MUXFIX_PATH="$S/*" mf_mux_ssh -M -o ControlPersist=60 -o ControlPath="$S/cm" testhost true
+	local pid
+	pid=$(pgrep -u "$MF_UID" -f "^ssh: $S/cm \[mux\]")
+	assert_file_socket "$S/.cm.muxfix-keep"
+	rm -- "$S/cm"
+	run doctor "$S/cm"
+	assert_status 1
+	assert_line "PROBLEM  socket $S/cm: missing, but master pid $pid still runs for it: it lost its socket, no client can reach it"
+	assert_fix "ln -- $S/.cm.muxfix-keep $S/cm"
+	mf_as_user bash -c "$(fix_of "lost its socket")"
+	run doctor "$S/cm"
+	assert_status 0
+	assert_line "ok       socket $S/cm: live, master pid $pid"
+	assert_contains "$output" "ok       socket $S/.cm.muxfix-keep: live, master pid $pid (its private second name"
+}

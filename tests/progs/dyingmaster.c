@@ -19,10 +19,18 @@
  *                   the session request write fails with EPIPE (fatal)
  *   session-read    read the session request and its three descriptors,
  *                   close without replying ("read from master failed")
+ *   stop-after-hello  say hello, read the client's, then stop (SIGSTOP
+ *                   itself, as Ctrl-Z on a foreground ssh -M): the client's
+ *                   alive check waits. Once continued, read what the
+ *                   client left until it closed: for each session request
+ *                   (a command a master would run now) append "ran" to the
+ *                   file NEXT; then print "resumed, N session request(s)"
+ *                   and exit. PATH is left as it is.
  *
  * Prints "died at STAGE" on stdout and exits 0; 1 with a message when the
  * client did not behave like an ssh mux client. */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +145,34 @@ static void succeed(const char *path, const char *next)
         die("publish the next master");
 }
 
+/* Continued after stop-after-hello: what the client left on FD, each
+ * session request counted into the file RAN. */
+static int resumed(int fd, const char *ran)
+{
+    static unsigned char body[PACKET_MAX];
+    unsigned char hdr[4];
+    int sessions = 0;
+    for (;;) {
+        ssize_t r = read(fd, hdr, sizeof hdr);
+        if (r != (ssize_t)sizeof hdr)
+            break;
+        uint32_t len = get32(hdr);
+        if (len < 4 || len > sizeof body)
+            break;
+        read_exact(fd, body, len);
+        if (get32(body) == MUX_C_NEW_SESSION) {
+            FILE *f = fopen(ran, "a");
+            if (f != NULL) {
+                fputs("ran\n", f);
+                fclose(f);
+            }
+            sessions++;
+        }
+    }
+    printf("resumed, %d session request(s)\n", sessions);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4) {
@@ -177,6 +213,11 @@ int main(int argc, char **argv)
         succeed(path, next);
         shutdown(fd, SHUT_RD);
         write_all(fd, hello + 1, sizeof hello - 1);
+    } else if (strcmp(stage, "stop-after-hello") == 0) {
+        write_all(fd, hello, sizeof hello);
+        expect(fd, MUX_MSG_HELLO, &rid);
+        raise(SIGSTOP);
+        return resumed(fd, next);
     } else {
         write_all(fd, hello, sizeof hello);
         expect(fd, MUX_MSG_HELLO, &rid);

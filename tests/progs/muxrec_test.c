@@ -706,6 +706,44 @@ static void test_session_answer(void)
           "session request not whole yet");
 }
 
+/* ---- which reply the client waits for, and who the master is ---- */
+
+static void test_awaited(void)
+{
+    static struct muxrec rec;
+    muxrec_init(&rec);
+    check(muxrec_awaited_type(&rec) == MUX_MSG_HELLO && !muxrec_awaits_server(&rec),
+          "first the master's hello");
+    (void)muxrec_sent(&rec, packets[HELLO].bytes, packets[HELLO].len);
+    (void)muxrec_reply(&rec, packets[R_HELLO].bytes, packets[R_HELLO].len);
+    check(muxrec_awaited_type(&rec) == 0, "nothing sent after the hello");
+    (void)muxrec_sent(&rec, packets[FWD_LOCAL0].bytes, packets[FWD_LOCAL0].len);
+    check(muxrec_awaited_type(&rec) == MUX_C_OPEN_FWD && !muxrec_awaits_server(&rec),
+          "ssh -L: the master answers it");
+    (void)muxrec_reply(&rec, packets[R_OK0].bytes, packets[R_OK0].len);
+    (void)muxrec_sent(&rec, packets[FWD_REMOTE1].bytes, 10);
+    check(muxrec_awaited_type(&rec) == 0 && !muxrec_awaits_server(&rec),
+          "ssh -R in part: not sent whole yet");
+    (void)muxrec_sent(&rec, packets[FWD_REMOTE1].bytes + 10,
+                      packets[FWD_REMOTE1].len - 10);
+    check(muxrec_awaits_server(&rec), "ssh -R: the server answers it");
+    (void)muxrec_reply(&rec, packets[R_PORT1].bytes, packets[R_PORT1].len);
+    (void)muxrec_sent(&rec, packets[ALIVE1].bytes, packets[ALIVE1].len);
+    check(muxrec_awaited_type(&rec) == MUX_C_ALIVE_CHECK &&
+              !muxrec_awaits_server(&rec) && rec.master_pid == 0,
+          "alive check: the master answers it");
+    (void)muxrec_reply(&rec, packets[R_ALIVE1].bytes, 9);
+    check(rec.master_pid == 0, "alive reply in part: no pid yet");
+    (void)muxrec_reply(&rec, packets[R_ALIVE1].bytes + 9, packets[R_ALIVE1].len - 9);
+    check(rec.master_pid == MASTER_PID, "the master's pid from its alive reply");
+    (void)muxrec_sent(&rec, packets[SESSION3].bytes, packets[SESSION3].len);
+    check(muxrec_awaited_type(&rec) == MUX_C_NEW_SESSION && muxrec_awaits_server(&rec),
+          "session: the server answers it");
+    up_to_session(&rec, STDIO1);
+    check(muxrec_awaits_server(&rec) && rec.master_pid == MASTER_PID,
+          "ssh -W: the server answers it");
+}
+
 /* ---- the table of message types ---- */
 
 static void test_types(void)
@@ -748,6 +786,7 @@ int main(void)
     test_bounds();
     test_replay_view();
     test_session_answer();
+    test_awaited();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
