@@ -51,7 +51,11 @@ UNIT_SRC := shim/pattern.c shim/config.c shim/log.c shim/logfile.c shim/real.c s
 
 .PHONY: all test valgrind demo clean bench
 
-all: $(LIB) $(PROGS) $(PROBE)
+# The instruction counts (scripts/instr) are a test too: their programs are
+# built with everything else.
+INSTR_PROGS := $(BUILD)/bench-instr $(BUILD)/bench-forward.so $(BUILD)/bench-empty.so
+
+all: $(LIB) $(PROGS) $(PROBE) $(INSTR_PROGS)
 
 $(LIB): $(SHIM_SRC) $(SHIM_HDR) | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -shared $(LDFLAGS_LIB) -o $@ $(SHIM_SRC) $(LDLIBS_LIB)
@@ -68,12 +72,14 @@ $(PROBE): $(TOOLS_SRC) $(TOOLS_HDR) $(PROBE_SRC) $(SHIM_HDR) | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -Ishim -Itools -o $@ $(TOOLS_SRC) $(PROBE_SRC)
 
 # Benchmark helper programs (bench/*.c -> build/bench-*), used by scripts/bench.
-# bench/empty.c is a do-nothing preload library, the control for row 2.
-BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench-%,$(filter-out bench/empty.c,$(wildcard bench/*.c))) \
-               $(BUILD)/bench-empty.so
+# bench/empty.c is a do-nothing preload library, the control for row 2;
+# bench/forward.c a forwarding-only interposer, the control of scripts/instr.
+BENCH_LIBS  := bench/empty.c bench/forward.c
+BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench-%,$(filter-out $(BENCH_LIBS),$(wildcard bench/*.c))) \
+               $(patsubst bench/%.c,$(BUILD)/bench-%.so,$(BENCH_LIBS))
 
-$(BUILD)/bench-empty.so: bench/empty.c | $(BUILD)
-	$(CC) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -shared -o $@ $<
+$(BUILD)/bench-%.so: bench/%.c | $(BUILD)
+	$(CC) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -shared $(LDFLAGS_LIB) -o $@ $<
 
 $(BUILD)/bench-%: bench/%.c | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -o $@ $<
