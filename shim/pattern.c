@@ -1,51 +1,79 @@
 /* pattern.c: ControlPath-style pattern matching (see pattern.h).
  *
- * The pattern and the path are compared one '/'-separated segment at a time:
- * no wildcard crosses a '/', so segments are independent and each one is
- * matched with the classic single-backtrack glob loop, linear in practice and
- * never recursive (a hostile MUXFIX_PATH cannot blow the stack). */
+ * The matcher walks the pattern and the path once, with the classic
+ * single-backtrack glob loop: no wildcard crosses a '/', so a star is
+ * forgotten at every '/' the two share, and a star that would have to swallow
+ * a '/' ends the match. A segment's end is the next '/' or the end of the
+ * pattern, read in place (nothing is split or copied). Linear in practice and
+ * never recursive: a hostile MUXFIX_PATH cannot blow the stack. */
 #include "pattern.h"
 
+#include <limits.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
-/* The tokens ssh expands in ControlPath (ssh_config(5), "TOKENS"). */
-static const char ssh_tokens[] = "rhpCnulLidk";
+/* Does the segment end at P (a '/' or the end of the pattern)? */
+static inline bool at_segment_end(const char *p)
+{
+    return *p == '/' || *p == '\0';
+}
+
+/* The tokens ssh expands in ControlPath (ssh_config(5), "TOKENS"):
+ * r h p C n u l L i k d. */
+static inline bool is_ssh_token(char c)
+{
+    switch (c) {
+    case 'r': case 'h': case 'p': case 'C': case 'n': case 'u':
+    case 'l': case 'L': case 'i': case 'k': case 'd':
+        return true;
+    default:
+        return false;
+    }
+}
 
 /* Length of the wildcard at P (1 for '*', 2 for a %-token), or 0. */
-static size_t wildcard_len(const char *p, const char *pe)
+static inline size_t wildcard_len(const char *p)
 {
     if (*p == '*')
         return 1;
-    if (*p == '%' && p + 1 < pe && p[1] != '\0' && strchr(ssh_tokens, p[1]))
+    if (*p == '%' && !at_segment_end(p + 1) && is_ssh_token(p[1]))
         return 2;
     return 0;
 }
 
-/* Match C against the bracket expression starting at P ('['). Sets *used to
- * the pattern bytes it spans. An unclosed bracket is a literal '['. */
-static bool match_bracket(const char *p, const char *pe, char c, size_t *used)
+/* Could the pattern character C stand for something other than itself? */
+static inline bool is_special(char c)
+{
+    return c == '*' || c == '?' || c == '[' || c == '%';
+}
+
+/* Match C (not '/') against the bracket expression starting at P ('[').
+ * Sets *used to the pattern bytes it spans. An unclosed bracket (no ']'
+ * before the segment ends) is a literal '['. */
+static bool match_bracket(const char *p, unsigned char c, size_t *used)
 {
     const char *q = p + 1;
     bool negate = false, hit = false;
 
-    if (q < pe && (*q == '!' || *q == '^')) {
+    if (!at_segment_end(q) && (*q == '!' || *q == '^')) {
         negate = true;
         q++;
     }
     const char *first = q;
-    while (q < pe && (*q != ']' || q == first)) {
-        if (q + 2 < pe && q[1] == '-' && q[2] != ']') {
-            if ((unsigned char)c >= (unsigned char)q[0] &&
-                (unsigned char)c <= (unsigned char)q[2])
+    while (!at_segment_end(q) && (*q != ']' || q == first)) {
+        if (!at_segment_end(q + 1) && q[1] == '-' && !at_segment_end(q + 2) &&
+            q[2] != ']') {
+            if (c >= (unsigned char)q[0] && c <= (unsigned char)q[2])
                 hit = true;
             q += 3;
         } else {
-            if (c == *q)
+            if (c == (unsigned char)*q)
                 hit = true;
             q++;
         }
     }
-    if (q >= pe) {
+    if (at_segment_end(q)) {
         *used = 1;
         return c == '[';
     }
@@ -53,73 +81,76 @@ static bool match_bracket(const char *p, const char *pe, char c, size_t *used)
     return hit != negate;
 }
 
-/* Match one character C against the pattern item at P. */
-static bool match_item(const char *p, const char *pe, char c, size_t *used)
+/* Match one path character C against the pattern item at P (not a
+ * wildcard, not the end). Nothing but a literal '/' matches '/'. */
+static inline bool match_item(const char *p, unsigned char c, size_t *used)
 {
-    if (*p == '?') {
-        *used = 1;
+    *used = 1;
+    if (c == '/' || *p == '/')
+        return c == (unsigned char)*p;
+    if (*p == '?')
         return true;
-    }
     if (*p == '[')
-        return match_bracket(p, pe, c, used);
-    if (*p == '%' && p + 1 < pe && p[1] == '%') {
+        return match_bracket(p, c, used);
+    if (*p == '%' && !at_segment_end(p + 1) && p[1] == '%') {
         *used = 2;
         return c == '%';
     }
-    *used = 1;
-    return c == *p;
+    return c == (unsigned char)*p;
 }
 
-static bool match_segment(const char *p, const char *pe, const char *s,
-                          const char *se)
+/* A star before NEXT (the pattern after it) swallows every path byte from
+ * I that cannot start what follows: all but a '/' when the segment ends
+ * after it, all but NEXT or a '/' before a literal NEXT. */
+static inline size_t star_skip(char next, const char *s, size_t i, size_t n)
 {
-    const char *star_p = NULL, *star_s = NULL;
-    size_t n;
+    if (next == '/' || next == '\0') {
+        while (i < n && s[i] != '/')
+            i++;
+    } else if (!is_special(next)) {
+        while (i < n && s[i] != next && s[i] != '/')
+            i++;
+    }
+    return i;
+}
 
-    while (s < se) {
-        if (p < pe) {
-            n = wildcard_len(p, pe);
-            if (n != 0) {
-                p += n;
+bool pattern_match_n(const char *pattern, const char *s, size_t n)
+{
+    const char *p = pattern, *star_p = NULL;
+    size_t i = 0, star_i = 0, used;
+
+    while (i < n) {
+        if (*p != '\0') {
+            used = wildcard_len(p);
+            if (used != 0) {
+                p += used;
                 star_p = p;
-                star_s = s;
+                i = star_i = star_skip(*p, s, i, n);
                 continue;
             }
-            if (match_item(p, pe, *s, &n)) {
-                p += n;
-                s++;
+            unsigned char c = (unsigned char)s[i];
+            if (match_item(p, c, &used)) {
+                if (c == '/')
+                    star_p = NULL; /* a new segment: no star reaches back */
+                p += used;
+                i++;
                 continue;
             }
         }
-        if (star_p == NULL)
+        /* The last star takes one more byte, never a '/'. */
+        if (star_p == NULL || s[star_i] == '/')
             return false;
         p = star_p;
-        s = ++star_s;
+        i = star_i = star_skip(*p, s, star_i + 1, n);
     }
-    while (p < pe && (n = wildcard_len(p, pe)) != 0)
-        p += n;
-    return p == pe;
-}
-
-static const char *segment_end(const char *s)
-{
-    const char *e = strchr(s, '/');
-    return e != NULL ? e : s + strlen(s);
+    while ((used = wildcard_len(p)) != 0)
+        p += used;
+    return *p == '\0';
 }
 
 bool pattern_match(const char *pattern, const char *path)
 {
-    const char *p = pattern, *s = path;
-
-    for (;;) {
-        const char *pe = segment_end(p), *se = segment_end(s);
-        if (!match_segment(p, pe, s, se))
-            return false;
-        if (*pe == '\0' || *se == '\0')
-            return *pe == '\0' && *se == '\0';
-        p = pe + 1;
-        s = se + 1;
-    }
+    return pattern_match_n(pattern, path, strlen(path));
 }
 
 size_t pattern_literal_prefix(const char *pattern)
@@ -147,4 +178,449 @@ size_t pattern_strip_tmp_suffix(const char *path, size_t len)
         if (!is_alnum_ascii(path[i]))
             return len;
     return dot;
+}
+
+/* ---- pattern sets ---- */
+
+#define WORD_BYTES sizeof(uint64_t)
+/* The filter's word: the family, then this many bytes of the path. */
+#define SA_FAMILY_BYTES sizeof(sa_family_t)
+#define SA_PATH_BYTES (WORD_BYTES - SA_FAMILY_BYTES)
+_Static_assert(offsetof(struct sockaddr_un, sun_path) == SA_FAMILY_BYTES,
+               "sun_path right after the family");
+
+/* No group (a chain's end in BUCKET and GROUP_NEXT). */
+#define NO_GROUP 0
+
+const struct pattern_filter pattern_filter_all = {.bitmap = ~0ULL, .key_mask = 0};
+
+/* A word whose first K (<= 8) bytes are all ones, in memory order. */
+static inline uint64_t byte_mask(size_t k)
+{
+    if (k >= WORD_BYTES)
+        return ~0ULL;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (1ULL << (k * CHAR_BIT)) - 1;
+#else
+    return k == 0 ? 0 : ~0ULL << ((WORD_BYTES - k) * CHAR_BIT);
+#endif
+}
+
+/* The first word of the N bytes at P, zeros after them (a short string:
+ * byte by byte, never past its end). */
+static uint64_t word_of(const char *p, size_t n)
+{
+    unsigned char b[WORD_BYTES] = {0};
+    uint64_t w;
+    for (size_t i = 0; i < n && i < WORD_BYTES; i++)
+        b[i] = (unsigned char)p[i];
+    memcpy(&w, b, sizeof w);
+    return w;
+}
+
+/* The word at AT of PATH (N bytes), zeros past its end. Nothing past the
+ * end is read: when fewer than 8 bytes are left, the last 8 of PATH are read
+ * and shifted into place. */
+#define HOT static inline __attribute__((always_inline))
+
+HOT uint64_t path_word(const char *path, size_t n, size_t at)
+{
+    uint64_t w;
+    if (__builtin_expect(at + WORD_BYTES <= n, 1)) {
+        memcpy(&w, path + at, sizeof w);
+        return w;
+    }
+    if (n < WORD_BYTES)
+        return at < n ? word_of(path + at, n - at) : 0;
+    memcpy(&w, path + n - WORD_BYTES, sizeof w);
+    size_t drop = (at + WORD_BYTES - n) * CHAR_BIT;
+    if (drop >= WORD_BYTES * CHAR_BIT)
+        return 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return w >> drop;
+#else
+    return w << drop;
+#endif
+}
+
+void pattern_set_init(struct pattern_set *set)
+{
+    set->n = 0;
+    set->overflow = false;
+    set->filter = pattern_filter_all;
+    set->ngroups = 0;
+    set->nanchors = 0;
+    set->key_mask = 0;
+    memset(set->bucket, 0, sizeof set->bucket);
+}
+
+/* The byte a path must hold right after a '/' to match TAIL somewhere: the
+ * one after its first '/', when that is a literal; 0 when there is none to
+ * look for. */
+static unsigned char tail_anchor(const char *tail)
+{
+    if (tail[0] != '/' || tail[1] == '\0' || tail[1] == '/' || is_special(tail[1]))
+        return 0;
+    return (unsigned char)tail[1];
+}
+
+/* The literal start of TEXT's last segment (at most a word of it). */
+static struct pattern_word last_segment(const char *text)
+{
+    const char *seg = strrchr(text, '/');
+    seg = seg != NULL ? seg + 1 : text;
+    size_t k = pattern_literal_prefix(seg);
+    struct pattern_word pw;
+    pw.mask = byte_mask(k);
+    pw.word = word_of(seg, k) & pw.mask;
+    return pw;
+}
+
+bool pattern_set_add(struct pattern_set *set, const char *text, bool tail)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (set->entry[i].tail == tail && strcmp(set->entry[i].text, text) == 0)
+            return true; /* already there (a MUXFIX_PATH that repeats a default) */
+    if (set->n == PATTERN_SET_MAX) {
+        set->overflow = true;
+        return false;
+    }
+    struct pattern_entry *e = &set->entry[set->n++];
+    e->text = text;
+    e->nlit = pattern_literal_prefix(text);
+    e->npre = 0;
+    for (size_t k = 0; k < e->nlit && e->npre < PATTERN_PREFIX_WORDS; k += WORD_BYTES)
+        e->pre[e->npre++] = word_of(text + k, e->nlit - k);
+    e->pre_mask = e->npre == 0 ? 0 : byte_mask(e->nlit - (e->npre - 1) * WORD_BYTES);
+    if (e->npre > 0)
+        e->pre[e->npre - 1] &= e->pre_mask;
+    const char *slash = memrchr(text, '/', e->nlit);
+    e->prefix_last = slash != NULL ? (size_t)(slash - text) + 1 : 0;
+    e->last = last_segment(text);
+    e->tail = tail;
+    e->anchor = tail ? tail_anchor(text) : 0;
+    return true;
+}
+
+/* Entry E's first word: the first of its prefix words, under its mask. */
+static struct pattern_word first_word(const struct pattern_entry *e)
+{
+    struct pattern_word pw = {0, 0};
+    if (e->npre > 0) {
+        pw.word = e->pre[0];
+        pw.mask = e->npre == 1 ? e->pre_mask : ~0ULL;
+    }
+    return pw;
+}
+
+static void add_anchor(struct pattern_set *set, unsigned char a)
+{
+    if (set->nanchors == PATTERN_ANCHORS_ANY)
+        return;
+    if (a == 0) {
+        set->nanchors = PATTERN_ANCHORS_ANY;
+        return;
+    }
+    for (unsigned i = 0; i < set->nanchors; i++)
+        if (set->anchor[i] == a)
+            return;
+    if (set->nanchors == PATTERN_SET_ANCHORS)
+        set->nanchors = PATTERN_ANCHORS_ANY;
+    else
+        set->anchor[set->nanchors++] = a;
+}
+
+/* The group number of PW in SET, added (and chained in its bucket) if new. */
+static unsigned group_of(struct pattern_set *set, struct pattern_word pw)
+{
+    for (unsigned g = 0; g < set->ngroups; g++)
+        if (set->group[g].word == pw.word && set->group[g].mask == pw.mask)
+            return g;
+    unsigned g = set->ngroups++;
+    unsigned b = pattern_bucket(pw.word & set->key_mask);
+    set->group[g] = pw;
+    set->group_next[g] = set->bucket[b];
+    set->bucket[b] = (unsigned char)(g + 1);
+    return g;
+}
+
+/* The filter's word of entry E: the family, then the first bytes of the
+ * path (SA_PATH_BYTES at most, those of the literal prefix). */
+static struct pattern_word sockaddr_word(const struct pattern_entry *e)
+{
+    unsigned char b[WORD_BYTES] = {0};
+    sa_family_t family = AF_UNIX;
+    struct pattern_word pw;
+    size_t k = e->nlit < SA_PATH_BYTES ? e->nlit : SA_PATH_BYTES;
+    memcpy(b, &family, sizeof family);
+    memcpy(b + SA_FAMILY_BYTES, e->text, k);
+    memcpy(&pw.word, b, sizeof pw.word);
+    pw.mask = byte_mask(SA_FAMILY_BYTES + k);
+    return pw;
+}
+
+void pattern_set_build(struct pattern_set *set)
+{
+    unsigned char grp[PATTERN_SET_MAX];
+    unsigned count[PATTERN_SET_MAX + 2] = {0};
+    size_t shortest = WORD_BYTES;
+    bool tails = false;
+
+    for (size_t i = 0; i < set->n; i++)
+        if (!set->entry[i].tail && set->entry[i].nlit < shortest)
+            shortest = set->entry[i].nlit;
+    set->key_mask = byte_mask(shortest);
+    set->filter.key_mask =
+        byte_mask(SA_FAMILY_BYTES + (shortest < SA_PATH_BYTES ? shortest : SA_PATH_BYTES));
+    set->filter.bitmap = 0;
+    set->ngroups = 0;
+    set->nanchors = 0;
+    memset(set->bucket, 0, sizeof set->bucket);
+    for (size_t i = 0; i < set->n; i++) {
+        const struct pattern_entry *e = &set->entry[i];
+        if (e->tail) {
+            tails = true;
+            add_anchor(set, e->anchor);
+            continue;
+        }
+        grp[i] = (unsigned char)group_of(set, first_word(e));
+        struct pattern_word sw = sockaddr_word(e);
+        set->filter.bitmap |= 1ULL << pattern_bucket(sw.word & set->filter.key_mask);
+    }
+    /* Counting sort: the entries of each group together, the tails last. */
+    for (size_t i = 0; i < set->n; i++)
+        count[(set->entry[i].tail ? set->ngroups : grp[i]) + 1]++;
+    for (unsigned g = 0; g <= set->ngroups; g++)
+        count[g + 1] += count[g];
+    for (unsigned g = 0; g <= set->ngroups; g++)
+        set->gfirst[g] = (unsigned char)count[g];
+    for (size_t i = 0; i < set->n; i++)
+        set->order[count[set->entry[i].tail ? set->ngroups : grp[i]]++] = (unsigned char)i;
+    /* Tails (homes unknown) and a set too full let every address through:
+     * the full test decides. */
+    if (set->overflow || tails)
+        set->filter = pattern_filter_all;
+}
+
+/* What the full test learns once about the path it is given: at most MAX
+ * bytes at PATH, up to the first NUL; its length N and the start of its
+ * last segment are found only when a pattern's literal prefix fits. */
+struct subject {
+    const char *path;
+    size_t max;
+    uint64_t first; /* its first word (zeros past MAX) */
+    size_t n;       /* its length, or SIZE_MAX: not yet */
+    size_t last;    /* after its last '/' (0: none), or SIZE_MAX: not yet */
+};
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+#define LOWS 0x7f7f7f7f7f7f7f7fULL
+
+/* The bytes of W that are zero, as their high bits (exact for every byte,
+ * unlike the usual borrow trick). */
+HOT uint64_t zero_bytes(uint64_t w)
+{
+    return ~(((w & LOWS) + LOWS) | w | LOWS);
+}
+
+/* Find the length of the path of S and the start of its last segment,
+ * scanning from FROM (a literal prefix, whose bytes it matched, ends there;
+ * PREFIX_LAST: after the prefix's last '/'). A word at a time. */
+HOT void scan_rest(struct subject *s, size_t from, size_t prefix_last)
+{
+    const uint64_t slashes = ONES * (unsigned char)'/';
+    size_t i = from, last = prefix_last;
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; i < s->max; i += WORD_BYTES) {
+        size_t left = s->max - i;
+        uint64_t w = path_word(s->path, s->max, i);
+        uint64_t z = zero_bytes(w), sl = zero_bytes(w ^ slashes);
+        if (left < WORD_BYTES) /* the path ends at MAX: a zero there */
+            z |= HIGHS & ~byte_mask(left);
+        if (z != 0) {
+            sl &= (z & -z) - 1; /* the slashes before the end only */
+            if (sl != 0)
+                last = i + (size_t)(63 - __builtin_clzll(sl)) / CHAR_BIT + 1;
+            s->n = i + (size_t)__builtin_ctzll(z) / CHAR_BIT;
+            s->last = last;
+            return;
+        }
+        if (sl != 0)
+            last = i + (size_t)(63 - __builtin_clzll(sl)) / CHAR_BIT + 1;
+    }
+#else
+    for (; i < s->max && s->path[i] != '\0'; i++)
+        if (s->path[i] == '/')
+            last = i + 1;
+#endif
+    s->n = i < s->max ? i : s->max;
+    s->last = last;
+}
+
+/* After its last '/', once its length is known. */
+HOT size_t last_segment_start(struct subject *s)
+{
+    if (s->last == SIZE_MAX) {
+        const char *slash = memrchr(s->path, '/', s->n);
+        s->last = slash != NULL ? (size_t)(slash - s->path) + 1 : 0;
+    }
+    return s->last;
+}
+
+/* Does the path of S start with E's literal prefix? Word by word within
+ * MAX: a NUL in the path differs from every byte of a prefix, so its length
+ * is not needed for this. A path that shares "~/.ssh/" with a pattern
+ * differs from it a word or two in. */
+HOT bool prefix_match(const struct pattern_entry *e, const struct subject *s)
+{
+    if (s->max < e->nlit)
+        return false;
+    if (e->npre == 0)
+        return true;
+    if (((s->first ^ e->pre[0]) & (e->npre == 1 ? e->pre_mask : ~0ULL)) != 0)
+        return false;
+    if (__builtin_expect(s->max >= e->npre * WORD_BYTES, 1)) {
+        /* Whole words, the last masked (E's words are masked already). */
+        for (unsigned i = 1; i + 1 < e->npre; i++) {
+            uint64_t w;
+            memcpy(&w, s->path + i * WORD_BYTES, sizeof w);
+            if (w != e->pre[i])
+                return false;
+        }
+        if (e->npre > 1) {
+            uint64_t w;
+            memcpy(&w, s->path + (e->npre - 1) * WORD_BYTES, sizeof w);
+            if ((w & e->pre_mask) != e->pre[e->npre - 1])
+                return false;
+        }
+    } else {
+        for (unsigned i = 1; i < e->npre; i++) {
+            uint64_t mask = i + 1 == e->npre ? e->pre_mask : ~0ULL;
+            if (((path_word(s->path, s->max, i * WORD_BYTES) ^ e->pre[i]) & mask) != 0)
+                return false;
+        }
+    }
+    size_t done = e->npre * WORD_BYTES;
+    return done >= e->nlit || memcmp(s->path + done, e->text + done, e->nlit - done) == 0;
+}
+
+/* Does the entry E match the path of S, or, with BASE != 0, its first BASE
+ * bytes (ssh's temporary suffix stripped)? Cheapest tests first: the
+ * literal prefix, the start of the last segment (a path with the pattern's
+ * prefix, in a sibling directory or beside the sockets, differs there; a
+ * temporary name keeps it), then the whole match. */
+HOT bool entry_match(const struct pattern_entry *e, struct subject *s,
+                        size_t base)
+{
+    if (!prefix_match(e, s))
+        return false;
+    if (s->n == SIZE_MAX)
+        scan_rest(s, e->nlit, e->prefix_last);
+    size_t n = base != 0 ? base : s->n;
+    if (n < e->nlit)
+        return false;
+    if (e->last.mask != 0) {
+        size_t at = last_segment_start(s);
+        if (((path_word(s->path, n, at) ^ e->last.word) & e->last.mask) != 0)
+            return false;
+    }
+    return pattern_match_n(e->text + e->nlit, s->path + e->nlit, n - e->nlit);
+}
+
+/* Does a pattern (not a tail) of SET match the path of S (or its first
+ * BASE bytes)? Only the groups in the bucket of its first word are tried,
+ * and only theirs entries. */
+HOT bool set_match(const struct pattern_set *set, struct subject *s, size_t base)
+{
+    unsigned g = set->bucket[pattern_bucket(s->first & set->key_mask)];
+    for (; g != NO_GROUP; g = set->group_next[g - 1]) {
+        const struct pattern_word *pw = &set->group[g - 1];
+        if (((s->first ^ pw->word) & pw->mask) != 0)
+            continue;
+        for (unsigned i = set->gfirst[g - 1]; i < set->gfirst[g]; i++)
+            if (entry_match(&set->entry[set->order[i]], s, base))
+                return true;
+    }
+    return false;
+}
+
+/* The path of S matches SET, itself or without ssh's temporary suffix. */
+HOT bool subject_match(const struct pattern_set *set, struct subject *s)
+{
+    if (set_match(set, s, 0))
+        return true;
+    if (s->n == SIZE_MAX)
+        return false; /* no prefix fit: the temporary name's would not either */
+    size_t base = pattern_strip_tmp_suffix(s->path, s->n);
+    return base != s->n && set_match(set, s, base);
+}
+
+bool pattern_set_match(const struct pattern_set *set, const char *path, size_t n)
+{
+    struct subject s = {.path = path, .max = n, .first = path_word(path, n, 0),
+                        .n = n, .last = SIZE_MAX};
+    return !set->overflow && subject_match(set, &s);
+}
+
+bool pattern_set_match_max(const struct pattern_set *set, const char *path,
+                           size_t max)
+{
+    struct subject s = {.path = path, .max = max, .first = path_word(path, max, 0),
+                        .n = SIZE_MAX, .last = SIZE_MAX};
+    return !set->overflow && subject_match(set, &s);
+}
+
+/* Does a tail of SET with anchor A (any tail for 0) match PATH (N bytes)
+ * from the '/' at AT on? */
+static bool tails_match_at(const struct pattern_set *set, unsigned char a,
+                           const char *path, size_t n, size_t at)
+{
+    struct subject s = {.path = path + at, .max = n - at,
+                        .first = path_word(path + at, n - at, 0), .n = n - at,
+                        .last = SIZE_MAX};
+    for (unsigned i = set->gfirst[set->ngroups]; i < set->n; i++) {
+        const struct pattern_entry *e = &set->entry[set->order[i]];
+        if ((a == 0 || e->anchor == a) && entry_match(e, &s, 0))
+            return true;
+    }
+    return false;
+}
+
+/* Does a tail of SET match an end of PATH (N bytes) that starts at a '/'? A
+ * tail with an anchor can start only at a '/' followed by it; with a tail
+ * without one, every '/' is tried. */
+static bool tails_match(const struct pattern_set *set, const char *path, size_t n)
+{
+    const char *end = path + n;
+
+    if (set->nanchors == PATTERN_ANCHORS_ANY) {
+        for (unsigned i = set->gfirst[set->ngroups]; i < set->n; i++)
+            if (set->entry[set->order[i]].text[0] == '\0')
+                return true; /* "~" alone: the home itself */
+        for (const char *p = path; (p = memchr(p, '/', (size_t)(end - p))) != NULL; p++)
+            if (tails_match_at(set, 0, path, n, (size_t)(p - path)))
+                return true;
+        return false;
+    }
+    for (unsigned k = 0; k < set->nanchors; k++) {
+        unsigned char a = set->anchor[k];
+        for (const char *p = path; (p = memchr(p, a, (size_t)(end - p))) != NULL; p++)
+            if (p != path && p[-1] == '/' &&
+                tails_match_at(set, a, path, n, (size_t)(p - 1 - path)))
+                return true;
+    }
+    return false;
+}
+
+bool pattern_set_may_match(const struct pattern_set *set, const char *path,
+                           size_t n)
+{
+    if (set->overflow || pattern_set_match(set, path, n))
+        return true;
+    if (set->nanchors == 0)
+        return false;
+    size_t base = pattern_strip_tmp_suffix(path, n);
+    return tails_match(set, path, n) || (base != n && tails_match(set, path, base));
 }
