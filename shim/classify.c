@@ -43,9 +43,9 @@ bool classify_sockaddr_is_managed(const struct muxfix_config *cfg,
 {
     size_t max;
     const char *src = sockaddr_path(addr, len, &max);
-    return src != NULL && !cfg->disabled &&
-           pattern_set_match_max(&cfg->set, src, max) &&
-           !is_auth_sock(cfg, src, strnlen(src, max));
+    /* The patterns first: most addresses that get here are not managed. */
+    return src != NULL && pattern_set_match_max(&cfg->set, src, max) &&
+           !cfg->disabled && !is_auth_sock(cfg, src, strnlen(src, max));
 }
 
 bool classify_sockaddr_path(const struct sockaddr *addr, socklen_t len,

@@ -10,6 +10,7 @@
 #define MUXFIX_CLASSIFY_H
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -38,21 +39,29 @@ static inline bool classify_sockaddr_may_be_managed(const struct pattern_filter 
     return addr != NULL && pattern_filter_sockaddr(f, addr, len);
 }
 
-/* The same for PATH, a NUL-terminated name of N bytes, as the path of a
- * sockaddr_un. */
+/* The bytes of a path the filter reads (a sockaddr's first 16 bytes hold the
+ * family and these). */
+#define CLASSIFY_FILTER_BYTES (2 * sizeof(uint64_t) - sizeof(sa_family_t))
+
+/* The same for PATH, a name of N bytes (at least CLASSIFY_FILTER_BYTES of
+ * them read), as the path of a sockaddr_un. */
 static inline bool classify_path_may_be_managed(const struct pattern_filter *f,
                                                 const char *path, size_t n)
 {
-    unsigned char b[sizeof(uint64_t)];
-    const sa_family_t family = AF_UNIX;
-    uint64_t w;
+    uint64_t head, w2;
 
-    if (n < sizeof w - sizeof family)
+    if (n < CLASSIFY_FILTER_BYTES)
         return true; /* short: the full test decides */
-    memcpy(b, &family, sizeof family);
-    memcpy(b + sizeof family, path, sizeof w - sizeof family);
-    memcpy(&w, b, sizeof w);
-    return pattern_filter_word(f, w);
+    /* As a sockaddr_un holds it: the family, then the path. */
+    memcpy(&head, path, sizeof head);
+    memcpy(&w2, path + sizeof head - sizeof(sa_family_t), sizeof w2);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t w = (uint64_t)AF_UNIX | head << (sizeof(sa_family_t) * CHAR_BIT);
+#else
+    uint64_t w = (uint64_t)AF_UNIX << ((sizeof head - sizeof(sa_family_t)) * CHAR_BIT) |
+                 head >> (sizeof(sa_family_t) * CHAR_BIT);
+#endif
+    return pattern_filter_words(f, w, w2);
 }
 
 /* The filesystem path of a Unix sockaddr, in place (parsed within LEN): its

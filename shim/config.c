@@ -489,8 +489,9 @@ static void read_config(struct muxfix_config *cfg)
 }
 
 /* The filter the pass-through uses from now on: while the patterns wait
- * for a home directory the pending set lets every address through, so only
- * a complete (or disabled) configuration changes it. */
+ * for a home directory every Unix address goes on to the full test (which
+ * looks for the tails, pattern_set_may_match), so only a complete (or
+ * disabled) configuration changes it. */
 static void publish_filter(const struct muxfix_config *cfg)
 {
     if (__atomic_load_n(&patterns_state, __ATOMIC_ACQUIRE) != CONFIG_READY)
@@ -501,10 +502,11 @@ static void publish_filter(const struct muxfix_config *cfg)
                      __ATOMIC_RELEASE);
 }
 
-const struct muxfix_config *config_get(void)
+/* The first use: read the environment, unless this process is at it. */
+__attribute__((noinline, cold)) static const struct muxfix_config *config_read(void)
 {
     int state = __atomic_load_n(&config_state, __ATOMIC_ACQUIRE);
-    if (__builtin_expect(state == CONFIG_READY, 1))
+    if (state == CONFIG_READY)
         return &config;
     if (!claim(&config_state, state))
         return NULL;
@@ -514,14 +516,19 @@ const struct muxfix_config *config_get(void)
     return &config;
 }
 
-const struct muxfix_config *config_get_resolved(void)
+const struct muxfix_config *config_get(void)
 {
-    const struct muxfix_config *cfg = config_get();
-    if (cfg == NULL)
-        return NULL;
+    if (__builtin_expect(__atomic_load_n(&config_state, __ATOMIC_ACQUIRE) == CONFIG_READY, 1))
+        return &config;
+    return config_read();
+}
+
+/* Complete the patterns, unless this process is at it. */
+__attribute__((noinline, cold)) static const struct muxfix_config *config_resolve(void)
+{
     int state = __atomic_load_n(&patterns_state, __ATOMIC_ACQUIRE);
     if (state == CONFIG_READY)
-        return cfg;
+        return &config;
     if (!claim(&patterns_state, state))
         return NULL;
     int saved = errno;
@@ -530,6 +537,15 @@ const struct muxfix_config *config_get_resolved(void)
     __atomic_store_n(&patterns_state, CONFIG_READY, __ATOMIC_RELEASE);
     publish_filter(&config);
     return &config;
+}
+
+const struct muxfix_config *config_get_resolved(void)
+{
+    if (config_get() == NULL)
+        return NULL;
+    if (__builtin_expect(__atomic_load_n(&patterns_state, __ATOMIC_ACQUIRE) == CONFIG_READY, 1))
+        return &config;
+    return config_resolve();
 }
 
 bool config_may_manage(const struct muxfix_config *cfg, const char *path,

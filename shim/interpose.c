@@ -32,13 +32,21 @@ static inline bool may_be_managed(const struct sockaddr *addr, socklen_t len)
     return classify_sockaddr_may_be_managed(config_filter(), addr, len);
 }
 
+/* Is it one? The full test, out of line; the repair code reads the
+ * configuration when this is its first use. */
+static inline bool is_managed(const struct sockaddr *addr, socklen_t len)
+{
+    const struct muxfix_config *cfg = config_get_complete();
+    return __builtin_expect(cfg != NULL, 1) ? classify_sockaddr_is_managed(cfg, addr, len)
+                                            : repair_wants_sockaddr(addr, len);
+}
+
 MUXFIX_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     int ret = real_connect(fd, addr, len);
     /* Only once the kernel accepted ADDR is it read. */
     if ((ret != 0 && errno != ECONNREFUSED && errno != ENOENT) ||
-        __builtin_expect(!may_be_managed(addr, len), 1) ||
-        !repair_wants_sockaddr(addr, len))
+        __builtin_expect(!may_be_managed(addr, len), 1) || !is_managed(addr, len))
         return ret;
     return repair_after_connect(fd, addr, len, ret);
 }
@@ -47,8 +55,7 @@ MUXFIX_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
     int ret = real_bind(fd, addr, len);
     if (ret == 0 || (errno != EADDRINUSE && errno != ENOENT) ||
-        __builtin_expect(!may_be_managed(addr, len), 1) ||
-        !repair_wants_sockaddr(addr, len))
+        __builtin_expect(!may_be_managed(addr, len), 1) || !is_managed(addr, len))
         return ret;
     return repair_after_bind(fd, addr, len, ret);
 }
@@ -58,11 +65,15 @@ MUXFIX_EXPORT int link(const char *oldpath, const char *newpath)
     int ret = real_link(oldpath, newpath);
     if (ret != 0 && errno != EEXIST)
         return ret;
+    /* The filter reads the first 14 bytes of a path as a sockaddr holds
+     * them: only a name that long is tested before its length is known. */
+    size_t head = strnlen(newpath, CLASSIFY_FILTER_BYTES);
+    if (__builtin_expect(head == CLASSIFY_FILTER_BYTES, 1) &&
+        __builtin_expect(!classify_path_may_be_managed(config_filter(), newpath, head), 1))
+        return ret;
     /* Only a path that fits sun_path can be a control socket. */
     size_t n = strnlen(newpath, MUXFIX_SUN_PATH_SIZE);
-    if (n == 0 || n == MUXFIX_SUN_PATH_SIZE ||
-        __builtin_expect(!classify_path_may_be_managed(config_filter(), newpath, n), 1) ||
-        !repair_wants_path(newpath, n))
+    if (n == 0 || n == MUXFIX_SUN_PATH_SIZE || !repair_wants_path(newpath, n))
         return ret;
     return repair_after_link(oldpath, newpath, ret);
 }

@@ -99,33 +99,44 @@ static inline bool match_item(const char *p, unsigned char c, size_t *used)
     return c == (unsigned char)*p;
 }
 
+/* Is I past the end of the path at S: MAX bytes, or up to a NUL? */
+static inline bool at_end(const char *s, size_t i, size_t max)
+{
+    return i >= max || s[i] == '\0';
+}
+
 /* A star before NEXT (the pattern after it) swallows every path byte from
  * I that cannot start what follows: all but a '/' when the segment ends
  * after it, all but NEXT or a '/' before a literal NEXT. */
-static inline size_t star_skip(char next, const char *s, size_t i, size_t n)
+static inline size_t star_skip(char next, const char *s, size_t i, size_t max)
 {
     if (next == '/' || next == '\0') {
-        while (i < n && s[i] != '/')
+        while (!at_end(s, i, max) && s[i] != '/')
             i++;
     } else if (!is_special(next)) {
-        while (i < n && s[i] != next && s[i] != '/')
+        while (!at_end(s, i, max) && s[i] != next && s[i] != '/')
             i++;
     }
     return i;
 }
 
-bool pattern_match_n(const char *pattern, const char *s, size_t n)
+/* Does the path at S (MAX bytes, or up to a NUL) match PATTERN as a whole?
+ * *SEEN: how many of its first bytes the answer rests on (every other path
+ * that starts with them gets the same answer), or, when the path ended
+ * before the answer, its length with *ENDED set. */
+static bool match_z(const char *pattern, const char *s, size_t max, size_t *seen,
+                    bool *ended)
 {
     const char *p = pattern, *star_p = NULL;
-    size_t i = 0, star_i = 0, used;
+    size_t i = 0, star_i = 0, used, far = 0;
 
-    while (i < n) {
+    while (!at_end(s, i, max)) {
         if (*p != '\0') {
             used = wildcard_len(p);
             if (used != 0) {
                 p += used;
                 star_p = p;
-                i = star_i = star_skip(*p, s, i, n);
+                i = star_i = star_skip(*p, s, i, max);
                 continue;
             }
             unsigned char c = (unsigned char)s[i];
@@ -138,14 +149,27 @@ bool pattern_match_n(const char *pattern, const char *s, size_t n)
             }
         }
         /* The last star takes one more byte, never a '/'. */
-        if (star_p == NULL || s[star_i] == '/')
+        far = i > far ? i : far;
+        if (star_p == NULL || s[star_i] == '/') {
+            *seen = far + 1;
+            *ended = false;
             return false;
+        }
         p = star_p;
-        i = star_i = star_skip(*p, s, star_i + 1, n);
+        i = star_i = star_skip(*p, s, star_i + 1, max);
     }
+    *seen = i;
+    *ended = true;
     while ((used = wildcard_len(p)) != 0)
         p += used;
     return *p == '\0';
+}
+
+bool pattern_match_n(const char *pattern, const char *s, size_t n)
+{
+    size_t seen;
+    bool ended;
+    return match_z(pattern, s, n, &seen, &ended);
 }
 
 bool pattern_match(const char *pattern, const char *path)
@@ -192,7 +216,8 @@ _Static_assert(offsetof(struct sockaddr_un, sun_path) == SA_FAMILY_BYTES,
 /* No group (a chain's end in BUCKET and GROUP_NEXT). */
 #define NO_GROUP 0
 
-const struct pattern_filter pattern_filter_all = {.bitmap = ~0ULL, .key_mask = 0};
+const struct pattern_filter pattern_filter_all = {
+    .bitmap = ~0ULL, .key_mask = 0, .bitmap2 = ~0ULL, .key_mask2 = 0};
 
 /* A word whose first K (<= 8) bytes are all ones, in memory order. */
 static inline uint64_t byte_mask(size_t k)
@@ -264,18 +289,6 @@ static unsigned char tail_anchor(const char *tail)
     return (unsigned char)tail[1];
 }
 
-/* The literal start of TEXT's last segment (at most a word of it). */
-static struct pattern_word last_segment(const char *text)
-{
-    const char *seg = strrchr(text, '/');
-    seg = seg != NULL ? seg + 1 : text;
-    size_t k = pattern_literal_prefix(seg);
-    struct pattern_word pw;
-    pw.mask = byte_mask(k);
-    pw.word = word_of(seg, k) & pw.mask;
-    return pw;
-}
-
 bool pattern_set_add(struct pattern_set *set, const char *text, bool tail)
 {
     for (size_t i = 0; i < set->n; i++)
@@ -294,9 +307,20 @@ bool pattern_set_add(struct pattern_set *set, const char *text, bool tail)
     e->pre_mask = e->npre == 0 ? 0 : byte_mask(e->nlit - (e->npre - 1) * WORD_BYTES);
     if (e->npre > 0)
         e->pre[e->npre - 1] &= e->pre_mask;
-    const char *slash = memrchr(text, '/', e->nlit);
-    e->prefix_last = slash != NULL ? (size_t)(slash - text) + 1 : 0;
-    e->last = last_segment(text);
+    e->nslash = 0;
+    for (const char *q = text + e->nlit; (q = strchr(q, '/')) != NULL; q++) {
+        if (e->nslash < PATTERN_HEADS) {
+            size_t k = pattern_literal_prefix(q + 1);
+            k = k < WORD_BYTES ? k : WORD_BYTES;
+            /* Only up to the next '/': a head never spans a segment. */
+            const char *next = memchr(q + 1, '/', k);
+            if (next != NULL)
+                k = (size_t)(next - (q + 1));
+            e->head[e->nslash].mask = byte_mask(k);
+            e->head[e->nslash].word = word_of(q + 1, k) & e->head[e->nslash].mask;
+        }
+        e->nslash++;
+    }
     e->tail = tail;
     e->anchor = tail ? tail_anchor(text) : 0;
     return true;
@@ -344,27 +368,23 @@ static unsigned group_of(struct pattern_set *set, struct pattern_word pw)
     return g;
 }
 
-/* The filter's word of entry E: the family, then the first bytes of the
- * path (SA_PATH_BYTES at most, those of the literal prefix). */
-static struct pattern_word sockaddr_word(const struct pattern_entry *e)
+/* The filter's words of entry E: the family, then the first bytes of the
+ * path (those of the literal prefix), as a sockaddr_un starts. */
+static void sockaddr_words(const struct pattern_entry *e, uint64_t w[2])
 {
-    unsigned char b[WORD_BYTES] = {0};
+    unsigned char b[2 * WORD_BYTES] = {0};
     sa_family_t family = AF_UNIX;
-    struct pattern_word pw;
-    size_t k = e->nlit < SA_PATH_BYTES ? e->nlit : SA_PATH_BYTES;
+    size_t k = e->nlit < sizeof b - SA_FAMILY_BYTES ? e->nlit : sizeof b - SA_FAMILY_BYTES;
     memcpy(b, &family, sizeof family);
     memcpy(b + SA_FAMILY_BYTES, e->text, k);
-    memcpy(&pw.word, b, sizeof pw.word);
-    pw.mask = byte_mask(SA_FAMILY_BYTES + k);
-    return pw;
+    memcpy(w, b, sizeof b);
 }
 
 void pattern_set_build(struct pattern_set *set)
 {
     unsigned char grp[PATTERN_SET_MAX];
     unsigned count[PATTERN_SET_MAX + 2] = {0};
-    size_t shortest = WORD_BYTES;
-    bool tails = false;
+    size_t shortest = 2 * WORD_BYTES; /* the shortest literal prefix, up to here */
 
     for (size_t i = 0; i < set->n; i++)
         if (!set->entry[i].tail && set->entry[i].nlit < shortest)
@@ -372,20 +392,23 @@ void pattern_set_build(struct pattern_set *set)
     set->key_mask = byte_mask(shortest);
     set->filter.key_mask =
         byte_mask(SA_FAMILY_BYTES + (shortest < SA_PATH_BYTES ? shortest : SA_PATH_BYTES));
+    set->filter.key_mask2 = byte_mask(shortest > SA_PATH_BYTES ? shortest - SA_PATH_BYTES : 0);
     set->filter.bitmap = 0;
+    set->filter.bitmap2 = 0;
     set->ngroups = 0;
     set->nanchors = 0;
     memset(set->bucket, 0, sizeof set->bucket);
     for (size_t i = 0; i < set->n; i++) {
         const struct pattern_entry *e = &set->entry[i];
         if (e->tail) {
-            tails = true;
             add_anchor(set, e->anchor);
             continue;
         }
         grp[i] = (unsigned char)group_of(set, first_word(e));
-        struct pattern_word sw = sockaddr_word(e);
-        set->filter.bitmap |= 1ULL << pattern_bucket(sw.word & set->filter.key_mask);
+        uint64_t sw[2];
+        sockaddr_words(e, sw);
+        set->filter.bitmap |= 1ULL << pattern_bucket(sw[0] & set->filter.key_mask);
+        set->filter.bitmap2 |= 1ULL << pattern_bucket(sw[1] & set->filter.key_mask2);
     }
     /* Counting sort: the entries of each group together, the tails last. */
     for (size_t i = 0; i < set->n; i++)
@@ -396,77 +419,36 @@ void pattern_set_build(struct pattern_set *set)
         set->gfirst[g] = (unsigned char)count[g];
     for (size_t i = 0; i < set->n; i++)
         set->order[count[set->entry[i].tail ? set->ngroups : grp[i]]++] = (unsigned char)i;
-    /* Tails (homes unknown) and a set too full let every address through:
-     * the full test decides. */
-    if (set->overflow || tails)
+    /* A set too full lets every address through. (A set with tails filters
+     * its other patterns only: pattern_set_may_match looks for the tails.) */
+    if (set->overflow)
         set->filter = pattern_filter_all;
 }
 
-/* What the full test learns once about the path it is given: at most MAX
- * bytes at PATH, up to the first NUL; its length N and the start of its
- * last segment are found only when a pattern's literal prefix fits. */
+/* The path the full test is given: at most MAX bytes at PATH, up to the
+ * first NUL; its length N only once something needed it. */
 struct subject {
     const char *path;
     size_t max;
     uint64_t first; /* its first word (zeros past MAX) */
     size_t n;       /* its length, or SIZE_MAX: not yet */
-    size_t last;    /* after its last '/' (0: none), or SIZE_MAX: not yet */
+    bool nul;       /* a NUL ends it within MAX: str* functions may run */
 };
 
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
-#define LOWS 0x7f7f7f7f7f7f7f7fULL
-
-/* The bytes of W that are zero, as their high bits (exact for every byte,
- * unlike the usual borrow trick). */
-HOT uint64_t zero_bytes(uint64_t w)
+/* The next '/' of the path of S at or after P, or NULL where it ends first. */
+HOT const char *next_slash(const struct subject *s, const char *p)
 {
-    return ~(((w & LOWS) + LOWS) | w | LOWS);
-}
-
-/* Find the length of the path of S and the start of its last segment,
- * scanning from FROM (a literal prefix, whose bytes it matched, ends there;
- * PREFIX_LAST: after the prefix's last '/'). A word at a time. */
-HOT void scan_rest(struct subject *s, size_t from, size_t prefix_last)
-{
-    const uint64_t slashes = ONES * (unsigned char)'/';
-    size_t i = from, last = prefix_last;
-
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    for (; i < s->max; i += WORD_BYTES) {
-        size_t left = s->max - i;
-        uint64_t w = path_word(s->path, s->max, i);
-        uint64_t z = zero_bytes(w), sl = zero_bytes(w ^ slashes);
-        if (left < WORD_BYTES) /* the path ends at MAX: a zero there */
-            z |= HIGHS & ~byte_mask(left);
-        if (z != 0) {
-            sl &= (z & -z) - 1; /* the slashes before the end only */
-            if (sl != 0)
-                last = i + (size_t)(63 - __builtin_clzll(sl)) / CHAR_BIT + 1;
-            s->n = i + (size_t)__builtin_ctzll(z) / CHAR_BIT;
-            s->last = last;
-            return;
-        }
-        if (sl != 0)
-            last = i + (size_t)(63 - __builtin_clzll(sl)) / CHAR_BIT + 1;
+    if (s->n != SIZE_MAX)
+        return memchr(p, '/', (size_t)(s->path + s->n - p));
+    if (s->nul) {
+        const char *q = strchrnul(p, '/');
+        return *q == '/' ? q : NULL;
     }
-#else
-    for (; i < s->max && s->path[i] != '\0'; i++)
-        if (s->path[i] == '/')
-            last = i + 1;
-#endif
-    s->n = i < s->max ? i : s->max;
-    s->last = last;
-}
-
-/* After its last '/', once its length is known. */
-HOT size_t last_segment_start(struct subject *s)
-{
-    if (s->last == SIZE_MAX) {
-        const char *slash = memrchr(s->path, '/', s->n);
-        s->last = slash != NULL ? (size_t)(slash - s->path) + 1 : 0;
-    }
-    return s->last;
+    const char *end = s->path + s->max;
+    for (; p < end && *p != '\0'; p++)
+        if (*p == '/')
+            return p;
+    return NULL;
 }
 
 /* Does the path of S start with E's literal prefix? Word by word within
@@ -506,33 +488,68 @@ HOT bool prefix_match(const struct pattern_entry *e, const struct subject *s)
     return done >= e->nlit || memcmp(s->path + done, e->text + done, e->nlit - done) == 0;
 }
 
-/* Does the entry E match the path of S, or, with BASE != 0, its first BASE
- * bytes (ssh's temporary suffix stripped)? Cheapest tests first: the
- * literal prefix, the start of the last segment (a path with the pattern's
- * prefix, in a sibling directory or beside the sockets, differs there; a
- * temporary name keeps it), then the whole match. */
-HOT bool entry_match(const struct pattern_entry *e, struct subject *s,
-                        size_t base)
+/* ssh's temporary name of a path P is P and this many bytes. */
+#define TMP_SUFFIX_LEN (SSH_TMP_SUFFIX_RANDOM + 1)
+
+/* The path of S without ssh's temporary suffix, when that could answer
+ * differently from the whole path: the answer for the whole one rested on
+ * its first SEEN bytes, so only a suffix that starts before them matters,
+ * and only a path that ends within TMP_SUFFIX_LEN bytes of there can have
+ * one. SIZE_MAX: none that matters. */
+HOT size_t tmp_base(struct subject *s, size_t seen)
 {
-    if (!prefix_match(e, s))
-        return false;
-    if (s->n == SIZE_MAX)
-        scan_rest(s, e->nlit, e->prefix_last);
-    size_t n = base != 0 ? base : s->n;
-    if (n < e->nlit)
-        return false;
-    if (e->last.mask != 0) {
-        size_t at = last_segment_start(s);
-        if (((path_word(s->path, n, at) ^ e->last.word) & e->last.mask) != 0)
-            return false;
+    if (s->n == SIZE_MAX && seen >= s->max) {
+        s->n = strnlen(s->path, s->max);
+    } else if (s->n == SIZE_MAX) {
+        size_t window = s->max - seen < TMP_SUFFIX_LEN ? s->max - seen : TMP_SUFFIX_LEN;
+        const char *nul = memchr(s->path + seen, '\0', window);
+        if (nul == NULL && window == TMP_SUFFIX_LEN)
+            return SIZE_MAX;
+        s->n = nul != NULL ? (size_t)(nul - s->path) : s->max;
     }
-    return pattern_match_n(e->text + e->nlit, s->path + e->nlit, n - e->nlit);
+    size_t base = pattern_strip_tmp_suffix(s->path, s->n);
+    return base != s->n && base < seen ? base : SIZE_MAX;
 }
 
-/* Does a pattern (not a tail) of SET match the path of S (or its first
- * BASE bytes)? Only the groups in the bucket of its first word are tried,
- * and only theirs entries. */
-HOT bool set_match(const struct pattern_set *set, struct subject *s, size_t base)
+/* Does the entry E match the path of S, itself or without ssh's temporary
+ * suffix? Its literal prefix first, then the rest, read only as far as it
+ * needs (a path with the pattern's prefix in a sibling directory or beside
+ * the sockets differs a few bytes on). */
+HOT bool entry_match(const struct pattern_entry *e, struct subject *s)
+{
+    size_t seen, base;
+    bool ended;
+
+    if (!prefix_match(e, s))
+        return false;
+    /* The segments: as many '/', each next segment starting right. A path
+     * that fails here fails without ssh's temporary suffix too: the suffix
+     * holds no '/', and a segment it shortens is too short for the head. */
+    const char *p = s->path + e->nlit;
+    for (unsigned k = 0; k < e->nslash; k++) {
+        const char *q = next_slash(s, p);
+        if (q == NULL)
+            return false;
+        p = q + 1;
+        if (k < PATTERN_HEADS &&
+            ((path_word(s->path, s->n != SIZE_MAX ? s->n : s->max, (size_t)(p - s->path)) ^
+              e->head[k].word) & e->head[k].mask) != 0)
+            return false;
+    }
+    const char *rest = e->text + e->nlit;
+    size_t limit = s->n != SIZE_MAX ? s->n : s->max;
+    if (match_z(rest, s->path + e->nlit, limit - e->nlit, &seen, &ended))
+        return true;
+    if (ended)
+        s->n = e->nlit + seen;
+    base = tmp_base(s, e->nlit + seen + (ended ? 1 : 0));
+    return base != SIZE_MAX && base >= e->nlit &&
+           pattern_match_n(rest, s->path + e->nlit, base - e->nlit);
+}
+
+/* Does a pattern (not a tail) of SET match the path of S? Only the groups
+ * in the bucket of its first word are tried, and only their entries. */
+HOT bool subject_match(const struct pattern_set *set, struct subject *s)
 {
     unsigned g = set->bucket[pattern_bucket(s->first & set->key_mask)];
     for (; g != NO_GROUP; g = set->group_next[g - 1]) {
@@ -540,49 +557,99 @@ HOT bool set_match(const struct pattern_set *set, struct subject *s, size_t base
         if (((s->first ^ pw->word) & pw->mask) != 0)
             continue;
         for (unsigned i = set->gfirst[g - 1]; i < set->gfirst[g]; i++)
-            if (entry_match(&set->entry[set->order[i]], s, base))
+            if (entry_match(&set->entry[set->order[i]], s))
                 return true;
     }
     return false;
 }
 
-/* The path of S matches SET, itself or without ssh's temporary suffix. */
-HOT bool subject_match(const struct pattern_set *set, struct subject *s)
-{
-    if (set_match(set, s, 0))
-        return true;
-    if (s->n == SIZE_MAX)
-        return false; /* no prefix fit: the temporary name's would not either */
-    size_t base = pattern_strip_tmp_suffix(s->path, s->n);
-    return base != s->n && set_match(set, s, base);
-}
-
 bool pattern_set_match(const struct pattern_set *set, const char *path, size_t n)
 {
     struct subject s = {.path = path, .max = n, .first = path_word(path, n, 0),
-                        .n = n, .last = SIZE_MAX};
+                        .n = n, .nul = false};
     return !set->overflow && subject_match(set, &s);
+}
+
+/* The full test of one entry for a path that passed the quick ones below. */
+__attribute__((noinline)) static bool entry_match_max(const struct pattern_entry *e,
+                                                      const char *path, size_t max)
+{
+    struct subject s = {.path = path, .max = max, .first = path_word(path, max, 0),
+                        .n = SIZE_MAX, .nul = true};
+    return entry_match(e, &s);
+}
+
+/* Could the path at PATH (NUL-terminated within MAX >= 8 bytes) match E?
+ * The literal prefix, word by word, and the literal start of the segment
+ * after the first '/' that follows it: everything a path that shares a
+ * pattern's prefix but not its shape fails on, with nothing else live. */
+HOT bool entry_quick(const struct pattern_entry *e, const char *path, size_t max)
+{
+    if (max < e->npre * WORD_BYTES || max <= e->nlit)
+        return true; /* too near the end for whole words: the full test */
+    for (unsigned i = 1; i < e->npre; i++) {
+        uint64_t w;
+        memcpy(&w, path + i * WORD_BYTES, sizeof w);
+        if (i + 1 == e->npre)
+            w &= e->pre_mask;
+        if (w != e->pre[i])
+            return false;
+    }
+    if (e->npre * WORD_BYTES < e->nlit &&
+        memcmp(path + e->npre * WORD_BYTES, e->text + e->npre * WORD_BYTES,
+               e->nlit - e->npre * WORD_BYTES) != 0)
+        return false;
+    if (e->nslash == 0 || e->head[0].mask == 0)
+        return true;
+    const char *q = strchrnul(path + e->nlit, '/');
+    if (*q == '\0')
+        return false; /* fewer segments (ssh's temporary suffix has no '/') */
+    size_t at = (size_t)(q + 1 - path);
+    /* A head mismatch holds without the temporary suffix too: it holds no
+     * '/', and a segment it shortens is too short for the head. */
+    return ((path_word(path, max, at) ^ e->head[0].word) & e->head[0].mask) == 0;
 }
 
 bool pattern_set_match_max(const struct pattern_set *set, const char *path,
                            size_t max)
 {
-    struct subject s = {.path = path, .max = max, .first = path_word(path, max, 0),
-                        .n = SIZE_MAX, .last = SIZE_MAX};
-    return !set->overflow && subject_match(set, &s);
+    if (set->overflow)
+        return false;
+    if (__builtin_expect(max < WORD_BYTES || path[max - 1] != '\0', 0)) {
+        struct subject s = {.path = path, .max = max, .first = path_word(path, max, 0),
+                            .n = SIZE_MAX, .nul = false};
+        return subject_match(set, &s);
+    }
+    uint64_t first;
+    memcpy(&first, path, sizeof first);
+    unsigned g = set->bucket[pattern_bucket(first & set->key_mask)];
+    for (; g != NO_GROUP; g = set->group_next[g - 1]) {
+        const struct pattern_word *pw = &set->group[g - 1];
+        if (((first ^ pw->word) & pw->mask) != 0)
+            continue;
+        for (unsigned i = set->gfirst[g - 1]; i < set->gfirst[g]; i++) {
+            const struct pattern_entry *e = &set->entry[set->order[i]];
+            if (entry_quick(e, path, max) && entry_match_max(e, path, max))
+                return true;
+        }
+    }
+    return false;
 }
+
+static bool pattern_filter_anchors(const struct pattern_set *set, const char *path,
+                                   size_t n);
 
 /* Does a tail of SET with anchor A (any tail for 0) match PATH (N bytes)
  * from the '/' at AT on? */
 static bool tails_match_at(const struct pattern_set *set, unsigned char a,
                            const char *path, size_t n, size_t at)
 {
-    struct subject s = {.path = path + at, .max = n - at,
-                        .first = path_word(path + at, n - at, 0), .n = n - at,
-                        .last = SIZE_MAX};
     for (unsigned i = set->gfirst[set->ngroups]; i < set->n; i++) {
         const struct pattern_entry *e = &set->entry[set->order[i]];
-        if ((a == 0 || e->anchor == a) && entry_match(e, &s, 0))
+        struct subject s = {.path = path + at, .max = n - at,
+                            .first = path_word(path + at, n - at, 0), .n = n - at,
+                            .nul = false};
+        if ((a == 0 || e->anchor == a) && entry_match(e, &s))
             return true;
     }
     return false;
@@ -617,10 +684,39 @@ static bool tails_match(const struct pattern_set *set, const char *path, size_t 
 bool pattern_set_may_match(const struct pattern_set *set, const char *path,
                            size_t n)
 {
-    if (set->overflow || pattern_set_match(set, path, n))
+    if (set->overflow)
         return true;
-    if (set->nanchors == 0)
+    /* The patterns first, behind the filter of the pass-through. */
+    if (n >= 2 * WORD_BYTES - SA_FAMILY_BYTES) {
+        uint64_t head, w2;
+        memcpy(&head, path, sizeof head);
+        memcpy(&w2, path + WORD_BYTES - SA_FAMILY_BYTES, sizeof w2);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        uint64_t w = (uint64_t)AF_UNIX | head << (SA_FAMILY_BYTES * CHAR_BIT);
+#else
+        uint64_t w = (uint64_t)AF_UNIX << (SA_PATH_BYTES * CHAR_BIT) |
+                     head >> (SA_FAMILY_BYTES * CHAR_BIT);
+#endif
+        if (pattern_filter_words(&set->filter, w, w2) && pattern_set_match(set, path, n))
+            return true;
+    } else if (pattern_set_match(set, path, n)) {
+        return true;
+    }
+    if (set->nanchors == 0 ||
+        (set->nanchors != PATTERN_ANCHORS_ANY && !pattern_filter_anchors(set, path, n)))
         return false;
     size_t base = pattern_strip_tmp_suffix(path, n);
     return tails_match(set, path, n) || (base != n && tails_match(set, path, base));
+}
+
+/* Does PATH (N bytes) hold one of SET's anchors right after a '/'? */
+static bool pattern_filter_anchors(const struct pattern_set *set, const char *path,
+                                   size_t n)
+{
+    const char *end = path + n;
+    for (unsigned k = 0; k < set->nanchors; k++)
+        for (const char *p = path; (p = memchr(p, set->anchor[k], (size_t)(end - p))) != NULL; p++)
+            if (p != path && p[-1] == '/')
+                return true;
+    return false;
 }

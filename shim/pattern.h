@@ -50,18 +50,26 @@ size_t pattern_strip_tmp_suffix(const char *path, size_t len);
 #define PATTERN_ANCHORS_ANY (PATTERN_SET_ANCHORS + 1)
 /* Words of a literal prefix compared as words (a longer one: memcmp). */
 #define PATTERN_PREFIX_WORDS 4
+/* Segments after the literal prefix whose literal start is kept as a word
+ * (the first test of the rest of a path, before the full match). */
+#define PATTERN_HEADS 3
 /* Buckets of the first words (a bit each in a 64-bit bitmap). */
 #define PATTERN_BUCKETS 64
 
-/* The pass-through's test: two words. It looks at the first 8 bytes of a
- * sockaddr as the kernel got it, the family and, for AF_UNIX, the first 6
- * bytes of the path: an address can be managed only if that word, under
- * KEY_MASK, falls in a bucket of BITMAP. The full test (pattern_set_*)
- * decides the rest. */
+/* The pass-through's test: four words. It looks at the first 16 bytes of a
+ * sockaddr as the kernel got it: the family and, for AF_UNIX, the first 14
+ * bytes of the path. An address can be managed only if its first word
+ * (family and 6 path bytes) under KEY_MASK falls in a bucket of BITMAP, and
+ * its second word (path bytes 6 to 13) under KEY_MASK2 in one of BITMAP2:
+ * a Unix path outside every pattern's first bytes is out after one test, a
+ * path that shares "~/.ssh/" with the patterns after the second. The full
+ * test (pattern_set_*) decides the rest. */
 struct pattern_filter {
-    uint64_t bitmap;   /* buckets of the patterns' first words */
-    uint64_t key_mask; /* bytes that choose the bucket: the family and the
-                          shortest literal prefix, 6 bytes at most */
+    uint64_t bitmap;    /* buckets of the patterns' first words */
+    uint64_t key_mask;  /* bytes that choose the bucket: the family and the
+                           shortest literal prefix, 6 bytes at most */
+    uint64_t bitmap2;   /* buckets of their second words */
+    uint64_t key_mask2; /* the bytes of the shortest literal prefix past 6 */
 };
 
 /* A filter every Unix address passes (before the configuration is read, and
@@ -86,8 +94,12 @@ struct pattern_entry {
     uint64_t pre[PATTERN_PREFIX_WORDS];
     uint64_t pre_mask;
     unsigned npre;
-    size_t prefix_last;       /* after the prefix's last '/' (0: none) */
-    struct pattern_word last; /* the literal start of the last segment */
+    /* The '/' in TEXT after the literal prefix, and the literal start of
+     * the segment after each of the first PATTERN_HEADS of them (mask 0:
+     * none): a path that has a pattern's prefix but not its segments is
+     * turned down from these (ssh's bench, a sibling directory). */
+    unsigned nslash;
+    struct pattern_word head[PATTERN_HEADS];
     bool tail;
     unsigned char anchor; /* a tail's byte after its first '/', or 0 */
 };
@@ -151,28 +163,30 @@ static inline unsigned pattern_bucket(uint64_t key)
     return (unsigned)((key * PATTERN_BUCKET_MUL) >> PATTERN_BUCKET_SHIFT);
 }
 
-/* Could a sockaddr whose first 8 bytes are W be managed under F? Other
- * families are out at once (their port or address would fall in any
+/* Could a sockaddr whose first 16 bytes are W and W2 be managed under F?
+ * Other families are out at once (their port or address would fall in any
  * bucket). */
-static inline bool pattern_filter_word(const struct pattern_filter *f, uint64_t w)
+static inline bool pattern_filter_words(const struct pattern_filter *f,
+                                        uint64_t w, uint64_t w2)
 {
     sa_family_t family;
     memcpy(&family, &w, sizeof family);
     return family == AF_UNIX &&
-           ((f->bitmap >> pattern_bucket(w & f->key_mask)) & 1) != 0;
+           ((f->bitmap >> pattern_bucket(w & f->key_mask)) & 1) != 0 &&
+           ((f->bitmap2 >> pattern_bucket(w2 & f->key_mask2)) & 1) != 0;
 }
 
 /* The pass-through's test of an address the kernel accepted (LEN bytes at
  * ADDR): false when it cannot be a managed path under F. No call, no copy:
- * an address too short for the word goes on to the full test. */
+ * an address too short for the words goes on to the full test. */
 static inline bool pattern_filter_sockaddr(const struct pattern_filter *f,
                                            const void *addr, size_t len)
 {
-    uint64_t w;
+    uint64_t w[2];
     if (__builtin_expect(len < sizeof w, 0))
         return true;
-    memcpy(&w, addr, sizeof w);
-    return pattern_filter_word(f, w);
+    memcpy(w, addr, sizeof w);
+    return pattern_filter_words(f, w[0], w[1]);
 }
 
 #endif
