@@ -12,8 +12,13 @@ real_read_fn *real_slot_read;
 real_write_fn *real_slot_write;
 real_sendmsg_fn *real_slot_sendmsg;
 
-/* Racing threads resolve the same address; the atomic store only makes its
- * publication well defined. Keeps errno. */
+/* Each pointer is resolved on the first call that needs it: a constructor
+ * resolving all seven would cost every process 8,000 instructions at start,
+ * whether it ever calls them or not. dlsym(RTLD_NEXT) of a symbol that
+ * exists takes no lock and allocates nothing (glibc 2.34+: a scope lookup
+ * from the caller's object), so the first call may come from a signal
+ * handler. Racing threads resolve the same address; the atomic store only
+ * makes its publication well defined. Keeps errno. */
 static void *resolve(void **slot, const char *name)
 {
     int saved = errno;
@@ -23,9 +28,8 @@ static void *resolve(void **slot, const char *name)
     return fn;
 }
 
-/* The slow path of a call through SLOT (type TYPE): taken only while the
- * pointer is still NULL (a constructor of another library called in before
- * ours ran). */
+/* The slow path of a call through SLOT (type TYPE): taken once, while the
+ * pointer is still NULL. */
 #define RESOLVE_AND_CALL(type, slot, name, ...)                              \
     do {                                                                     \
         type *fn_ = (type *)resolve((void **)&(slot), name);                 \
@@ -72,18 +76,4 @@ __attribute__((cold)) ssize_t real_sendmsg_resolve(int fd, const struct msghdr *
                                                    int flags)
 {
     RESOLVE_AND_CALL(real_sendmsg_fn, real_slot_sendmsg, "sendmsg", fd, msg, flags);
-}
-
-__attribute__((constructor)) static void real_init(void)
-{
-    static void **const slots[] = {
-        (void **)&real_slot_connect, (void **)&real_slot_bind,
-        (void **)&real_slot_link,    (void **)&real_slot_unlink,
-        (void **)&real_slot_read,    (void **)&real_slot_write,
-        (void **)&real_slot_sendmsg,
-    };
-    static const char *const names[] = {"connect", "bind",  "link",   "unlink",
-                                        "read",    "write", "sendmsg"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        (void)resolve(slots[i], names[i]);
 }

@@ -1,8 +1,7 @@
 /* real.h: the libc functions that muxfix interposes, resolved with
- * dlsym(RTLD_NEXT) once (constructor), or on first use when a constructor of
- * another library calls in before ours ran. The library calls these, never
- * its own wrappers, so it does not recurse. If a symbol cannot be found the
- * call fails with ENOSYS.
+ * dlsym(RTLD_NEXT) on the first call of each (not at load: real.c says why).
+ * The library calls these, never its own wrappers, so it does not recurse.
+ * If a symbol cannot be found the call fails with ENOSYS.
  *
  * Each call is inline: one load of the resolved pointer and the call, the
  * caller's frame untouched; the resolving is a separate cold function. */
