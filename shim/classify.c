@@ -3,10 +3,8 @@
 
 #include <string.h>
 
-/* The path of a Unix sockaddr in place, and the bytes it may span (*MAX);
- * NULL for other families, abstract and unnamed addresses. */
-static inline const char *sockaddr_path(const struct sockaddr *addr,
-                                        socklen_t len, size_t *max)
+const char *classify_sockaddr_place(const struct sockaddr *addr, socklen_t len,
+                                    size_t *max)
 {
     const size_t off = offsetof(struct sockaddr_un, sun_path);
 
@@ -25,7 +23,7 @@ const char *classify_sockaddr_view(const struct sockaddr *addr, socklen_t len,
                                    size_t *n)
 {
     size_t max;
-    const char *src = sockaddr_path(addr, len, &max);
+    const char *src = classify_sockaddr_place(addr, len, &max);
     if (src != NULL)
         *n = strnlen(src, max);
     return src;
@@ -42,7 +40,7 @@ bool classify_sockaddr_is_managed(const struct muxfix_config *cfg,
                                   const struct sockaddr *addr, socklen_t len)
 {
     size_t max;
-    const char *src = sockaddr_path(addr, len, &max);
+    const char *src = classify_sockaddr_place(addr, len, &max);
     /* The patterns first: most addresses that get here are not managed. */
     return src != NULL && pattern_set_match_max(&cfg->set, src, max) &&
            !cfg->disabled && !is_auth_sock(cfg, src, strnlen(src, max));

@@ -65,6 +65,13 @@ static inline bool classify_path_may_be_managed(const struct pattern_filter *f,
 }
 
 /* The filesystem path of a Unix sockaddr, in place (parsed within LEN): its
+ * first byte, and how many bytes it may span in *MAX (it ends at a NUL
+ * before that, or there). NULL for other families, abstract and unnamed
+ * addresses. */
+const char *classify_sockaddr_place(const struct sockaddr *addr, socklen_t len,
+                                    size_t *max);
+
+/* The filesystem path of a Unix sockaddr, in place (parsed within LEN): its
  * first byte, and its length in *N (not NUL-terminated there). NULL for
  * other families, abstract and unnamed addresses. Call only after the kernel
  * accepted ADDR (the call did not fail EFAULT). */

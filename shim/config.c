@@ -548,6 +548,14 @@ const struct muxfix_config *config_get_resolved(void)
     return config_resolve();
 }
 
+bool config_may_manage_max(const struct muxfix_config *cfg, const char *path,
+                           size_t max)
+{
+    if (__atomic_load_n(&patterns_state, __ATOMIC_ACQUIRE) == CONFIG_READY)
+        return pattern_set_match_max(&cfg->set, path, max);
+    return pattern_set_may_match_max(&pending.set, path, max);
+}
+
 bool config_may_manage(const struct muxfix_config *cfg, const char *path,
                        size_t n)
 {

@@ -88,6 +88,11 @@ static inline const struct muxfix_config *config_get_complete(void)
     return __atomic_load_n(&muxfix_config_complete, __ATOMIC_ACQUIRE);
 }
 
+/* The same for the path of a sockaddr, at most MAX bytes at PATH, ending at
+ * a NUL if shorter. */
+bool config_may_manage_max(const struct muxfix_config *cfg, const char *path,
+                           size_t max);
+
 /* Could PATH (N bytes) be managed once the patterns are complete? Exact for
  * patterns without '~'; for the others it looks at PATH's end only (no
  * lookup). Exact when the patterns are complete already. */

@@ -73,7 +73,9 @@ MUXFIX_EXPORT int link(const char *oldpath, const char *newpath)
         return ret;
     /* Only a path that fits sun_path can be a control socket. */
     size_t n = strnlen(newpath, MUXFIX_SUN_PATH_SIZE);
-    if (n == 0 || n == MUXFIX_SUN_PATH_SIZE || !repair_wants_path(newpath, n))
+    const struct muxfix_config *cfg = config_get_complete();
+    if (n == 0 || n == MUXFIX_SUN_PATH_SIZE ||
+        !(cfg != NULL ? classify_is_managed_n(cfg, newpath, n) : repair_wants_path(newpath, n)))
         return ret;
     return repair_after_link(oldpath, newpath, ret);
 }

@@ -385,11 +385,16 @@ void pattern_set_build(struct pattern_set *set)
     unsigned char grp[PATTERN_SET_MAX];
     unsigned count[PATTERN_SET_MAX + 2] = {0};
     size_t shortest = 2 * WORD_BYTES; /* the shortest literal prefix, up to here */
+    size_t shortest_all = WORD_BYTES; /* the same, tails included */
 
-    for (size_t i = 0; i < set->n; i++)
-        if (!set->entry[i].tail && set->entry[i].nlit < shortest)
-            shortest = set->entry[i].nlit;
-    set->key_mask = byte_mask(shortest);
+    for (size_t i = 0; i < set->n; i++) {
+        size_t k = set->entry[i].nlit;
+        if (!set->entry[i].tail && k < shortest)
+            shortest = k;
+        if (k < shortest_all)
+            shortest_all = k;
+    }
+    set->key_mask = byte_mask(shortest_all);
     set->filter.key_mask =
         byte_mask(SA_FAMILY_BYTES + (shortest < SA_PATH_BYTES ? shortest : SA_PATH_BYTES));
     set->filter.key_mask2 = byte_mask(shortest > SA_PATH_BYTES ? shortest - SA_PATH_BYTES : 0);
@@ -400,25 +405,27 @@ void pattern_set_build(struct pattern_set *set)
     memset(set->bucket, 0, sizeof set->bucket);
     for (size_t i = 0; i < set->n; i++) {
         const struct pattern_entry *e = &set->entry[i];
+        /* A tail is grouped by its own first word: found from where it
+         * would start in a path (tails_match_at). */
+        grp[i] = (unsigned char)group_of(set, first_word(e));
         if (e->tail) {
             add_anchor(set, e->anchor);
             continue;
         }
-        grp[i] = (unsigned char)group_of(set, first_word(e));
         uint64_t sw[2];
         sockaddr_words(e, sw);
         set->filter.bitmap |= 1ULL << pattern_bucket(sw[0] & set->filter.key_mask);
         set->filter.bitmap2 |= 1ULL << pattern_bucket(sw[1] & set->filter.key_mask2);
     }
-    /* Counting sort: the entries of each group together, the tails last. */
+    /* Counting sort: the entries of each group together. */
     for (size_t i = 0; i < set->n; i++)
-        count[(set->entry[i].tail ? set->ngroups : grp[i]) + 1]++;
-    for (unsigned g = 0; g <= set->ngroups; g++)
+        count[grp[i] + 1]++;
+    for (unsigned g = 0; g < set->ngroups; g++)
         count[g + 1] += count[g];
     for (unsigned g = 0; g <= set->ngroups; g++)
         set->gfirst[g] = (unsigned char)count[g];
     for (size_t i = 0; i < set->n; i++)
-        set->order[count[set->entry[i].tail ? set->ngroups : grp[i]]++] = (unsigned char)i;
+        set->order[count[grp[i]]++] = (unsigned char)i;
     /* A set too full lets every address through. (A set with tails filters
      * its other patterns only: pattern_set_may_match looks for the tails.) */
     if (set->overflow)
@@ -556,9 +563,11 @@ HOT bool subject_match(const struct pattern_set *set, struct subject *s)
         const struct pattern_word *pw = &set->group[g - 1];
         if (((s->first ^ pw->word) & pw->mask) != 0)
             continue;
-        for (unsigned i = set->gfirst[g - 1]; i < set->gfirst[g]; i++)
-            if (entry_match(&set->entry[set->order[i]], s))
+        for (unsigned i = set->gfirst[g - 1]; i < set->gfirst[g]; i++) {
+            const struct pattern_entry *e = &set->entry[set->order[i]];
+            if (!e->tail && entry_match(e, s))
                 return true;
+        }
     }
     return false;
 }
@@ -629,28 +638,31 @@ bool pattern_set_match_max(const struct pattern_set *set, const char *path,
             continue;
         for (unsigned i = set->gfirst[g - 1]; i < set->gfirst[g]; i++) {
             const struct pattern_entry *e = &set->entry[set->order[i]];
-            if (entry_quick(e, path, max) && entry_match_max(e, path, max))
+            if (!e->tail && entry_quick(e, path, max) && entry_match_max(e, path, max))
                 return true;
         }
     }
     return false;
 }
 
-static bool pattern_filter_anchors(const struct pattern_set *set, const char *path,
-                                   size_t n);
-
-/* Does a tail of SET with anchor A (any tail for 0) match PATH (N bytes)
- * from the '/' at AT on? */
-static bool tails_match_at(const struct pattern_set *set, unsigned char a,
-                           const char *path, size_t n, size_t at)
+/* Does a tail of SET match PATH (N bytes) from the '/' at AT on? Only the
+ * tails whose first word is the one there are tried. */
+static bool tails_match_at(const struct pattern_set *set, const char *path,
+                           size_t n, size_t at)
 {
-    for (unsigned i = set->gfirst[set->ngroups]; i < set->n; i++) {
-        const struct pattern_entry *e = &set->entry[set->order[i]];
-        struct subject s = {.path = path + at, .max = n - at,
-                            .first = path_word(path + at, n - at, 0), .n = n - at,
-                            .nul = false};
-        if ((a == 0 || e->anchor == a) && entry_match(e, &s))
-            return true;
+    struct subject s = {.path = path + at, .max = n - at,
+                        .first = path_word(path + at, n - at, 0), .n = n - at,
+                        .nul = false};
+    unsigned g = set->bucket[pattern_bucket(s.first & set->key_mask)];
+    for (; g != NO_GROUP; g = set->group_next[g - 1]) {
+        const struct pattern_word *pw = &set->group[g - 1];
+        if (((s.first ^ pw->word) & pw->mask) != 0)
+            continue;
+        for (unsigned i = set->gfirst[g - 1]; i < set->gfirst[g]; i++) {
+            const struct pattern_entry *e = &set->entry[set->order[i]];
+            if (e->tail && entry_match(e, &s))
+                return true;
+        }
     }
     return false;
 }
@@ -663,11 +675,11 @@ static bool tails_match(const struct pattern_set *set, const char *path, size_t 
     const char *end = path + n;
 
     if (set->nanchors == PATTERN_ANCHORS_ANY) {
-        for (unsigned i = set->gfirst[set->ngroups]; i < set->n; i++)
-            if (set->entry[set->order[i]].text[0] == '\0')
+        for (size_t i = 0; i < set->n; i++)
+            if (set->entry[i].tail && set->entry[i].text[0] == '\0')
                 return true; /* "~" alone: the home itself */
         for (const char *p = path; (p = memchr(p, '/', (size_t)(end - p))) != NULL; p++)
-            if (tails_match_at(set, 0, path, n, (size_t)(p - path)))
+            if (tails_match_at(set, path, n, (size_t)(p - path)))
                 return true;
         return false;
     }
@@ -675,10 +687,24 @@ static bool tails_match(const struct pattern_set *set, const char *path, size_t 
         unsigned char a = set->anchor[k];
         for (const char *p = path; (p = memchr(p, a, (size_t)(end - p))) != NULL; p++)
             if (p != path && p[-1] == '/' &&
-                tails_match_at(set, a, path, n, (size_t)(p - 1 - path)))
+                tails_match_at(set, path, n, (size_t)(p - 1 - path)))
                 return true;
     }
     return false;
+}
+
+/* The filter's words for PATH (at least 14 bytes readable), as a
+ * sockaddr_un holds it. */
+static void path_filter_words(const char *path, uint64_t *w, uint64_t *w2)
+{
+    uint64_t head;
+    memcpy(&head, path, sizeof head);
+    memcpy(w2, path + WORD_BYTES - SA_FAMILY_BYTES, sizeof *w2);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    *w = (uint64_t)AF_UNIX | head << (SA_FAMILY_BYTES * CHAR_BIT);
+#else
+    *w = (uint64_t)AF_UNIX << (SA_PATH_BYTES * CHAR_BIT) | head >> (SA_FAMILY_BYTES * CHAR_BIT);
+#endif
 }
 
 bool pattern_set_may_match(const struct pattern_set *set, const char *path,
@@ -687,36 +713,34 @@ bool pattern_set_may_match(const struct pattern_set *set, const char *path,
     if (set->overflow)
         return true;
     /* The patterns first, behind the filter of the pass-through. */
+    uint64_t w, w2;
     if (n >= 2 * WORD_BYTES - SA_FAMILY_BYTES) {
-        uint64_t head, w2;
-        memcpy(&head, path, sizeof head);
-        memcpy(&w2, path + WORD_BYTES - SA_FAMILY_BYTES, sizeof w2);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        uint64_t w = (uint64_t)AF_UNIX | head << (SA_FAMILY_BYTES * CHAR_BIT);
-#else
-        uint64_t w = (uint64_t)AF_UNIX << (SA_PATH_BYTES * CHAR_BIT) |
-                     head >> (SA_FAMILY_BYTES * CHAR_BIT);
-#endif
+        path_filter_words(path, &w, &w2);
         if (pattern_filter_words(&set->filter, w, w2) && pattern_set_match(set, path, n))
             return true;
     } else if (pattern_set_match(set, path, n)) {
         return true;
     }
-    if (set->nanchors == 0 ||
-        (set->nanchors != PATTERN_ANCHORS_ANY && !pattern_filter_anchors(set, path, n)))
-        return false;
-    size_t base = pattern_strip_tmp_suffix(path, n);
-    return tails_match(set, path, n) || (base != n && tails_match(set, path, base));
+    /* The tails (entry_match tries ssh's temporary name too). */
+    return set->nanchors != 0 && tails_match(set, path, n);
 }
 
-/* Does PATH (N bytes) hold one of SET's anchors right after a '/'? */
-static bool pattern_filter_anchors(const struct pattern_set *set, const char *path,
-                                   size_t n)
+bool pattern_set_may_match_max(const struct pattern_set *set, const char *path,
+                               size_t max)
 {
+    if (set->overflow || max < 2 * WORD_BYTES - SA_FAMILY_BYTES ||
+        path[max - 1] != '\0' || set->nanchors == PATTERN_ANCHORS_ANY)
+        return pattern_set_may_match(set, path, strnlen(path, max));
+    uint64_t w, w2;
+    path_filter_words(path, &w, &w2);
+    if (pattern_filter_words(&set->filter, w, w2) && pattern_set_match_max(set, path, max))
+        return true;
+    /* A tail can start only at a '/' followed by its anchor. */
+    size_t n = strlen(path); /* a NUL ends it within MAX (checked above) */
     const char *end = path + n;
     for (unsigned k = 0; k < set->nanchors; k++)
-        for (const char *p = path; (p = memchr(p, set->anchor[k], (size_t)(end - p))) != NULL; p++)
-            if (p != path && p[-1] == '/')
+        for (const char *p = path + 1; (p = memchr(p, set->anchor[k], (size_t)(end - p))) != NULL; p++)
+            if (p[-1] == '/' && tails_match_at(set, path, n, (size_t)(p - 1 - path)))
                 return true;
     return false;
 }

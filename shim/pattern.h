@@ -153,6 +153,10 @@ bool pattern_set_match_max(const struct pattern_set *set, const char *path,
 bool pattern_set_may_match(const struct pattern_set *set, const char *path,
                            size_t n);
 
+/* The same for a path of at most MAX bytes (as pattern_set_match_max). */
+bool pattern_set_may_match_max(const struct pattern_set *set, const char *path,
+                               size_t max);
+
 /* The multiplier of the bucket hash (Fibonacci hashing: the top 6 bits of
  * the product spread any key over the 64 buckets). */
 #define PATTERN_BUCKET_MUL 0x9E3779B97F4A7C15ULL

@@ -20,19 +20,15 @@
 /* The configuration, its patterns complete, when PATH (N bytes) is managed;
  * NULL when it is not (or the configuration is being read: pass through).
  * The home directories behind '~' are looked up only for a path that could
- * match a '~' pattern whatever they are. Keeps errno. */
+ * match a '~' pattern whatever they are. Keeps errno (nothing it calls but
+ * the reading and the lookup sets it, and those keep it). */
 static const struct muxfix_config *config_managing(const char *path, size_t n)
 {
-    int saved = errno;
     const struct muxfix_config *cfg = config_get();
-    if (cfg != NULL && (cfg->disabled || !config_may_manage(cfg, path, n)))
-        cfg = NULL;
-    if (cfg != NULL)
-        cfg = config_get_resolved();
-    if (cfg != NULL && !classify_is_managed_n(cfg, path, n))
-        cfg = NULL;
-    errno = saved;
-    return cfg;
+    if (cfg == NULL || cfg->disabled || !config_may_manage(cfg, path, n) ||
+        (cfg = config_get_resolved()) == NULL)
+        return NULL;
+    return classify_is_managed_n(cfg, path, n) ? cfg : NULL;
 }
 
 /* The configuration when ADDR is a managed path, else NULL. Keeps errno;
@@ -44,9 +40,12 @@ static const struct muxfix_config *managed(const struct sockaddr *addr,
     if (__builtin_expect(cfg != NULL, 1))
         return classify_sockaddr_is_managed(cfg, addr, len) ? cfg : NULL;
     /* First use, or '~' not expanded yet. */
-    size_t n;
-    const char *src = classify_sockaddr_view(addr, len, &n);
-    return src != NULL ? config_managing(src, n) : NULL;
+    size_t max;
+    const char *src = classify_sockaddr_place(addr, len, &max);
+    if (src == NULL || (cfg = config_get()) == NULL || cfg->disabled ||
+        !config_may_manage_max(cfg, src, max) || (cfg = config_get_resolved()) == NULL)
+        return NULL;
+    return classify_sockaddr_is_managed(cfg, addr, len) ? cfg : NULL;
 }
 
 bool repair_wants_sockaddr(const struct sockaddr *addr, socklen_t len)
