@@ -125,6 +125,7 @@ $(BUILD):
 # leaks at exit are not ours to report.
 ASAN_RT := $(if $(SANITIZE),$(shell $(CC) -print-file-name=libasan.so))
 test: all
+	@scripts/bench-freshness
 	MUXFIX_TEST_BUILD="$(CURDIR)/$(BUILD)" \
 	MUXFIX_TEST_PRELOAD_EXTRA="$(ASAN_RT)" \
 	$(if $(SANITIZE),ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1) \

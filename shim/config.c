@@ -53,14 +53,13 @@ const struct muxfix_config *muxfix_config_complete;
 static struct {
     bool value_ok; /* MUXFIX_PATH set, valid as far as it can be without homes */
     bool has_hint; /* MUXFIX_HOME gave our home: only "~user" is looked up */
-    char hint[PATH_MAX];
+    size_t nvalue, ndefault, used;
     char value_head[PATH_QUOTE + 1]; /* for the warning, if expanding fails */
-    size_t nvalue, ndefault;
     const char *value[MUXFIX_MAX_PATTERNS];
     const char *dflt[MUXFIX_MAX_PATTERNS]; /* kept for the set only */
-    size_t used;
-    char text[PENDING_TEXT];
     struct pattern_set set;
+    char text[PENDING_TEXT];
+    char hint[PATH_MAX];
 } pending;
 
 /* A disabled library's filter: rejects every path. */
@@ -315,20 +314,24 @@ static void read_patterns(struct muxfix_config *cfg)
     const char *hint = read_home_hint(hintbuf, sizeof hintbuf);
     const char *reason = NULL;
 
-    pending.value_ok = false;
-    pending.has_hint = hint != NULL;
-    if (hint != NULL)
+    /* The pending part is written only when it is used: a process that
+     * needs no lookup never touches its pages. */
+    if (hint != NULL && (value == NULL || tilde_need(value) == TILDE_USER))
         memcpy(pending.hint, hint, strlen(hint) + 1);
+    pending.has_hint = hint != NULL;
+    pending.value_ok = false;
     pending.nvalue = pending.ndefault = pending.used = 0;
-    pattern_set_init(&pending.set);
     clear_patterns(cfg);
     __atomic_store_n(&patterns_state, CONFIG_READY, __ATOMIC_RELAXED);
     if (value != NULL) {
         enum tilde_need need = tilde_need(value);
-        if (need == TILDE_NONE || (need == TILDE_OWN && hint != NULL))
+        if (need == TILDE_NONE || (need == TILDE_OWN && hint != NULL)) {
             reason = config_parse_patterns(cfg, value, hint);
-        else if ((reason = keep_pending(value, pending.value, &pending.nvalue)) == NULL)
-            pending.value_ok = true;
+        } else {
+            pattern_set_init(&pending.set);
+            if ((reason = keep_pending(value, pending.value, &pending.nvalue)) == NULL)
+                pending.value_ok = true;
+        }
         if (reason == NULL && !pending.value_ok)
             return;
         if (reason != NULL) {
@@ -344,6 +347,8 @@ static void read_patterns(struct muxfix_config *cfg)
         load_default_patterns(cfg, hint);
         return;
     }
+    if (!pending.value_ok)
+        pattern_set_init(&pending.set);
     (void)keep_pending(MUXFIX_DEFAULT_PATH, pending.dflt, &pending.ndefault);
     pattern_set_build(&pending.set);
     __atomic_store_n(&patterns_state, CONFIG_UNREAD, __ATOMIC_RELAXED);

@@ -108,22 +108,24 @@ struct pattern_set {
     struct pattern_filter filter; /* for addresses (pattern_filter_sockaddr) */
     size_t n;
     bool overflow; /* a pattern did not fit: every path may match */
-    struct pattern_entry entry[PATTERN_SET_MAX];
     /* Built with the filter, for the full test: the distinct first words
      * (groups) of the patterns, found through the bucket of a path's first
      * word under KEY_MASK (BUCKET[b] and GROUP_NEXT[g]: a group number + 1,
      * 0 ends the chain); the entries (indexes) of group G at
-     * ORDER[GFIRST[G], GFIRST[G + 1]), the tails after them up to N; the
-     * bytes a path must hold after a '/' for a tail to match. */
+     * ORDER[GFIRST[G], GFIRST[G + 1]); the bytes a path must hold after a
+     * '/' for a tail to match. The small arrays first, then the groups and
+     * the entries: a set of a few patterns is a few pages of memory, not
+     * the whole of it. */
     uint64_t key_mask;
-    unsigned char bucket[PATTERN_BUCKETS];
     unsigned ngroups;
-    struct pattern_word group[PATTERN_SET_MAX];
+    unsigned nanchors; /* 0: no tails; PATTERN_ANCHORS_ANY: any path */
+    unsigned char anchor[PATTERN_SET_ANCHORS];
+    unsigned char bucket[PATTERN_BUCKETS];
     unsigned char group_next[PATTERN_SET_MAX];
     unsigned char gfirst[PATTERN_SET_MAX + 1];
     unsigned char order[PATTERN_SET_MAX];
-    unsigned nanchors; /* 0: no tails; PATTERN_ANCHORS_ANY: any path */
-    unsigned char anchor[PATTERN_SET_ANCHORS];
+    struct pattern_word group[PATTERN_SET_MAX];
+    struct pattern_entry entry[PATTERN_SET_MAX];
 };
 
 /* Empty SET. */
