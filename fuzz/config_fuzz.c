@@ -3,7 +3,8 @@
  * The input becomes a NUL-terminated value in an exactly-sized heap buffer
  * (it ends at its first NUL byte, as an environment string does) and is
  * parsed twice: with a home directory and with none (no passwd entry). On
- * success every pattern must be a NUL-terminated string inside the arena. */
+ * success every pattern must be a NUL-terminated string inside the arena,
+ * and the set built from them must hold each once, measured. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,14 @@ static void check_patterns(const struct muxfix_config *c)
         size_t room = (size_t)(c->arena + sizeof c->arena - p);
         if (strnlen(p, room) == room)
             abort();
-        if (c->literal_prefix[i] != pattern_literal_prefix(p))
+    }
+    /* The set holds each distinct pattern once, in the arena, measured. */
+    if (c->set.n == 0 || c->set.n > c->npatterns)
+        abort();
+    for (size_t i = 0; i < c->set.n; i++) {
+        const struct pattern_entry *e = &c->set.entry[i];
+        if (e->text < c->arena || e->text >= c->arena + sizeof c->arena || e->tail ||
+            e->nlit != pattern_literal_prefix(e->text))
             abort();
     }
 }

@@ -3,13 +3,18 @@
  * The input is split at its first NUL byte into a pattern and a path (no
  * NUL: the whole input is both), each copied into its own exactly-sized heap
  * buffer so AddressSanitizer catches a read one byte past either string.
- * Also checks the literal-prefix prefilter and runs ssh's temporary-suffix
- * stripper on the path, with the properties the callers rely on. */
+ * The matcher must agree with the reference (pattern_ref.h, the segment-wise
+ * one the library had before), also on the path given by length without a
+ * NUL after it; a one-pattern set must agree too, and its filter must let
+ * every path it matches through. Also checks the literal-prefix prefilter
+ * and runs ssh's temporary-suffix stripper on the path, with the properties
+ * the callers rely on. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pattern.h"
+#include "pattern_ref.h"
 
 static char *dup_bytes(const uint8_t *data, size_t len)
 {
@@ -35,6 +40,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = strlen(path); /* the path ends at its own first NUL */
 
     bool m = pattern_match(pattern, path);
+    if (m != ref_pattern_match(pattern, path))
+        abort();
+    /* The path by length, in a buffer with no NUL after it. */
+    char *bare = malloc(len != 0 ? len : 1);
+    if (bare == NULL)
+        abort();
+    memcpy(bare, path, len);
+    if (pattern_match_n(pattern, bare, len) != m)
+        abort();
+    free(bare);
+    /* As the one pattern of a set: the same answer (the temporary name
+     * aside), and the filter never turns a match down. */
+    static struct pattern_set set;
+    pattern_set_init(&set);
+    (void)pattern_set_add(&set, pattern, false);
+    pattern_set_build(&set);
+    bool sm = pattern_set_match(&set, path, len);
+    size_t stripped = pattern_strip_tmp_suffix(path, len);
+    if (m && !sm)
+        abort();
+    if (sm && !m) { /* only as ssh's temporary name of a match */
+        char *base = dup_bytes((const uint8_t *)path, stripped);
+        if (stripped == len || !ref_pattern_match(pattern, base))
+            abort();
+        free(base);
+    }
+    if (m && len >= 14) {
+        uint64_t w[2];
+        unsigned char sa[16];
+        const unsigned short family = 1; /* AF_UNIX */
+        memcpy(sa, &family, sizeof family);
+        memcpy(sa + sizeof family, path, 14);
+        memcpy(w, sa, sizeof w);
+        if (!pattern_filter_words(&set.filter, w[0], w[1]))
+            abort();
+    }
     /* classify.c skips the matcher when the literal prefix differs: sound
      * only if every matching path starts with that prefix. */
     size_t lit = pattern_literal_prefix(pattern);

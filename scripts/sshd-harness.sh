@@ -86,8 +86,13 @@ mf_plain() { mf_as_user "$@"; }
 mf_mux() {
 	local -a envs=("LD_PRELOAD=$MF_PRELOAD")
 	local v
-	for v in $(compgen -e MUXFIX_) ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
-		case $v in MUXFIX_TEST_*) continue ;; esac # harness settings
+	# ${!MUXFIX_@}, not $(compgen -e MUXFIX_): no fork, so a timed command
+	# (scripts/bench) pays nothing the plain side does not.
+	for v in ${!MUXFIX_@} ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+		case $v in
+		MUXFIX_TEST_*) continue ;;                  # harness settings
+		MUXFIX_*) [[ ${!v@a} == *x* ]] || continue ;; # exported ones only
+		esac
 		[[ -n ${!v+set} ]] && envs+=("$v=${!v}")
 	done
 	mf_as_user "${envs[@]}" "$@"

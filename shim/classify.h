@@ -4,27 +4,97 @@
  * not unnamed), matches a MUXFIX_PATH pattern (or is ssh's temporary
  * "pattern-match.XXXXXXXXXXXXXXXX" name), and is not $SSH_AUTH_SOCK.
  * No allocation, no locks, async-signal-safe: the pass-through path
- * (state.h). */
+ * (state.h). The first tests (classify_*_may_be_managed) read nothing but
+ * the address and the filter they are given, and copy nothing. */
 #ifndef MUXFIX_CLASSIFY_H
 #define MUXFIX_CLASSIFY_H
 
 #include <stdbool.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "sockpath.h"
 #include "config.h"
+#include "pattern.h"
+
+/* Is ADDR (LEN bytes) an AF_UNIX address? */
+static inline bool classify_is_unix(const struct sockaddr *addr, socklen_t len)
+{
+    return addr != NULL && len >= sizeof(sa_family_t) &&
+           addr->sa_family == AF_UNIX;
+}
+
+/* The pass-through's test of a connect() or bind() address the kernel
+ * accepted: false when ADDR cannot be a managed path under the filter F
+ * (its first word: family and the start of the path, pattern.h). True
+ * leads to the full test (classify_sockaddr_view, classify_is_managed_n). */
+static inline bool classify_sockaddr_may_be_managed(const struct pattern_filter *f,
+                                                    const struct sockaddr *addr,
+                                                    socklen_t len)
+{
+    return addr != NULL && pattern_filter_sockaddr(f, addr, len);
+}
+
+/* The bytes of a path the filter reads (a sockaddr's first 16 bytes hold the
+ * family and these). */
+#define CLASSIFY_FILTER_BYTES (2 * sizeof(uint64_t) - sizeof(sa_family_t))
+
+/* The same for PATH, a name of N bytes (at least CLASSIFY_FILTER_BYTES of
+ * them read), as the path of a sockaddr_un. */
+static inline bool classify_path_may_be_managed(const struct pattern_filter *f,
+                                                const char *path, size_t n)
+{
+    uint64_t head, w2;
+
+    if (n < CLASSIFY_FILTER_BYTES)
+        return true; /* short: the full test decides */
+    /* As a sockaddr_un holds it: the family, then the path. */
+    memcpy(&head, path, sizeof head);
+    memcpy(&w2, path + sizeof head - sizeof(sa_family_t), sizeof w2);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t w = (uint64_t)AF_UNIX | head << (sizeof(sa_family_t) * CHAR_BIT);
+#else
+    uint64_t w = (uint64_t)AF_UNIX << ((sizeof head - sizeof(sa_family_t)) * CHAR_BIT) |
+                 head >> (sizeof(sa_family_t) * CHAR_BIT);
+#endif
+    return pattern_filter_words(f, w, w2);
+}
+
+/* The filesystem path of a Unix sockaddr, in place (parsed within LEN): its
+ * first byte, and how many bytes it may span in *MAX (it ends at a NUL
+ * before that, or there). NULL for other families, abstract and unnamed
+ * addresses. */
+const char *classify_sockaddr_place(const struct sockaddr *addr, socklen_t len,
+                                    size_t *max);
+
+/* The filesystem path of a Unix sockaddr, in place (parsed within LEN): its
+ * first byte, and its length in *N (not NUL-terminated there). NULL for
+ * other families, abstract and unnamed addresses. Call only after the kernel
+ * accepted ADDR (the call did not fail EFAULT). */
+const char *classify_sockaddr_view(const struct sockaddr *addr, socklen_t len,
+                                   size_t *n);
 
 /* Copy the filesystem path of a Unix sockaddr (parsed within LEN) into OUT,
  * NUL-terminated. False for other families, abstract and unnamed addresses.
  * Call only after the kernel accepted ADDR (the call did not fail EFAULT). */
 bool classify_sockaddr_path(const struct sockaddr *addr, socklen_t len,
-                          char out[MUXFIX_SOCK_PATH_BUF]);
+                            char out[MUXFIX_SOCK_PATH_BUF]);
 
-/* Is PATH a path muxfix may repair? */
+/* Is ADDR (LEN bytes, accepted by the kernel) a path muxfix may repair
+ * under CFG, whose patterns are complete? Copies nothing. */
+bool classify_sockaddr_is_managed(const struct muxfix_config *cfg,
+                                  const struct sockaddr *addr, socklen_t len);
+
+/* Is PATH (N bytes) a path muxfix may repair under CFG, whose patterns are
+ * complete (config_get_resolved, config_parse_patterns)? */
+bool classify_is_managed_n(const struct muxfix_config *cfg, const char *path,
+                           size_t n);
+
+/* The same for a NUL-terminated PATH. */
 bool classify_path_is_managed(const struct muxfix_config *cfg, const char *path);
-
-/* Is ADDR (LEN bytes) an AF_UNIX address? The cheap first test; whether
- * it names a file is classify_sockaddr_path's. */
-bool classify_is_unix(const struct sockaddr *addr, socklen_t len);
 
 #endif

@@ -1,4 +1,4 @@
-/* config.c: read the MUXFIX_* environment once (see config.h). */
+/* config.c: read the MUXFIX_* environment once, on first use (see config.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -12,23 +12,58 @@
 #include <unistd.h>
 
 #include "logfile.h"
-#include "pattern.h"
 #include "real.h"
 #include "util.h"
 
-enum { CONFIG_UNREAD, CONFIG_READING, CONFIG_READY };
+/* Shared state (state.h), claimed then published once: CONFIG_UNREAD, the
+ * pid of the process reading (or completing) it, or CONFIG_READY. A pid
+ * rather than a flag: a fork() child of a process that was in the middle
+ * of it finds its parent's pid there, and nobody in the child will ever
+ * finish; the child starts over. */
+enum { CONFIG_UNREAD = 0, CONFIG_READY = -1 };
 
 static struct muxfix_config config;
-static int config_state = CONFIG_UNREAD;
+static int config_state = CONFIG_UNREAD;   /* the environment read */
+static int patterns_state = CONFIG_UNREAD; /* config.patterns complete */
+
+const struct pattern_filter *muxfix_config_filter = &pattern_filter_all;
+const struct muxfix_config *muxfix_config_complete;
 
 /* getpwuid_r's scratch space; NSS entries are far smaller. */
 #define PASSWD_BUF_SIZE 4096
 /* A configuration warning quotes at most 200 bytes of the bad value. */
 #define WARN_LINE_MAX 512
+/* The MUXFIX_PATH warning quotes its first 80 bytes. */
+#define PATH_QUOTE 80
 /* Longest "~user" name accepted (Linux user names are at most 32 bytes). */
 #define USER_NAME_MAX 256
 /* "owned by another user (uid 4294967295)" and the like. */
 #define LOG_REASON_MAX 64
+/* MUXFIX_PATH as written, until its '~' is expanded: expanded it must fit
+ * MUXFIX_PATTERN_ARENA, and "~user" is at most USER_NAME_MAX + 1 bytes
+ * longer than any home, so this holds every value that can be valid, with
+ * the defaults beside it. */
+#define PENDING_TEXT                                                         \
+    (MUXFIX_PATTERN_ARENA + MUXFIX_MAX_PATTERNS * (USER_NAME_MAX + 1) +       \
+     sizeof MUXFIX_DEFAULT_PATH)
+
+/* MUXFIX_PATH before '~' is expanded, published with the configuration:
+ * its patterns as written (or the defaults'), and the set a path must match
+ * for the home directories to be worth looking up. */
+static struct {
+    bool value_ok; /* MUXFIX_PATH set, valid as far as it can be without homes */
+    bool has_hint; /* MUXFIX_HOME gave our home: only "~user" is looked up */
+    size_t nvalue, ndefault, used;
+    char value_head[PATH_QUOTE + 1]; /* for the warning, if expanding fails */
+    const char *value[MUXFIX_MAX_PATTERNS];
+    const char *dflt[MUXFIX_MAX_PATTERNS]; /* kept for the set only */
+    struct pattern_set set;
+    char text[PENDING_TEXT];
+    char hint[PATH_MAX];
+} pending;
+
+/* A disabled library's filter: rejects every path. */
+static const struct pattern_filter reject_all;
 
 __attribute__((format(printf, 1, 2))) static void config_warn(const char *fmt,
                                                               ...)
@@ -42,6 +77,18 @@ __attribute__((format(printf, 1, 2))) static void config_warn(const char *fmt,
     if (n > 0)
         util_write_all(STDERR_FILENO, line, strnlen(line, sizeof line));
     errno = saved;
+}
+
+/* STATE was seen as SEEN (not CONFIG_READY): take it for this process.
+ * False while this process is at it (another thread, or a signal handler
+ * that interrupted the caller that is): the caller passes through. */
+static bool claim(int *state, int seen)
+{
+    int me = (int)getpid();
+    if (seen == me)
+        return false;
+    return __atomic_compare_exchange_n(state, &seen, me, false,
+                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
 /* ssh expands '~' with the passwd entry of the real uid, not $HOME. */
@@ -60,6 +107,13 @@ static bool home_of(const char *user, char *out, size_t size)
     return true;
 }
 
+/* Length of the user name after a leading '~' of PAT (LEN bytes). */
+static size_t tilde_user_len(const char *pat, size_t len)
+{
+    const char *slash = memchr(pat, '/', len);
+    return (slash != NULL ? (size_t)(slash - pat) : len) - 1;
+}
+
 /* Expand a leading "~" or "~user" of PAT (length LEN) into OUT. */
 static const char *expand_tilde(const char *pat, size_t len, const char *home,
                                 char *out, size_t size)
@@ -68,8 +122,7 @@ static const char *expand_tilde(const char *pat, size_t len, const char *home,
     const char *rest = pat, *prefix = "";
 
     if (len > 0 && pat[0] == '~') {
-        const char *slash = memchr(pat, '/', len);
-        size_t ulen = (slash != NULL ? (size_t)(slash - pat) : len) - 1;
+        size_t ulen = tilde_user_len(pat, len);
         rest = pat + 1 + ulen;
         if (ulen == 0) {
             if (home == NULL)
@@ -95,39 +148,74 @@ static const char *expand_tilde(const char *pat, size_t len, const char *home,
     return NULL;
 }
 
+/* Add the pattern PAT (LEN bytes) to CFG, '~' expanded; *USED: the arena's
+ * bytes taken so far. */
+static const char *add_pattern(struct muxfix_config *cfg, const char *pat,
+                               size_t len, const char *home, size_t *used)
+{
+    char expanded[PATH_MAX];
+
+    if (len == 0)
+        return "empty pattern";
+    if (len >= PATH_MAX)
+        return "pattern too long";
+    if (cfg->npatterns == MUXFIX_MAX_PATTERNS)
+        return "too many patterns";
+    const char *reason = expand_tilde(pat, len, home, expanded, sizeof expanded);
+    if (reason != NULL)
+        return reason;
+    size_t elen = strlen(expanded);
+    if (elen >= MUXFIX_PATTERN_ARENA - *used)
+        return "patterns too long in total";
+    char *at = cfg->arena + *used;
+    memcpy(at, expanded, elen + 1);
+    cfg->patterns[cfg->npatterns++] = at;
+    (void)pattern_set_add(&cfg->set, at, false);
+    *used += elen + 1;
+    return NULL;
+}
+
+static void clear_patterns(struct muxfix_config *cfg)
+{
+    cfg->npatterns = 0;
+    pattern_set_init(&cfg->set);
+}
+
 const char *config_parse_patterns(struct muxfix_config *cfg, const char *value,
                                   const char *home)
 {
     size_t used = 0;
     const char *p = value;
 
-    cfg->npatterns = 0;
+    clear_patterns(cfg);
     for (;;) {
         const char *end = strchr(p, ':');
         size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-        char expanded[PATH_MAX];
-
-        if (len == 0)
-            return "empty pattern";
-        if (len >= PATH_MAX)
-            return "pattern too long";
-        if (cfg->npatterns == MUXFIX_MAX_PATTERNS)
-            return "too many patterns";
-        const char *reason = expand_tilde(p, len, home, expanded, sizeof expanded);
+        const char *reason = add_pattern(cfg, p, len, home, &used);
         if (reason != NULL)
             return reason;
-        size_t elen = strlen(expanded);
-        if (elen >= MUXFIX_PATTERN_ARENA - used)
-            return "patterns too long in total";
-        memcpy(cfg->arena + used, expanded, elen + 1);
-        cfg->patterns[cfg->npatterns] = cfg->arena + used;
-        cfg->literal_prefix[cfg->npatterns++] =
-            pattern_literal_prefix(cfg->arena + used);
-        used += elen + 1;
-        if (end == NULL)
+        if (end == NULL) {
+            pattern_set_build(&cfg->set);
             return NULL;
+        }
         p = end + 1;
     }
+}
+
+/* The patterns PATS (N, as written) into CFG, '~' expanded with HOME. */
+static const char *parse_list(struct muxfix_config *cfg, const char *const *pats,
+                              size_t n, const char *home)
+{
+    size_t used = 0;
+
+    clear_patterns(cfg);
+    for (size_t i = 0; i < n; i++) {
+        const char *reason = add_pattern(cfg, pats[i], strlen(pats[i]), home, &used);
+        if (reason != NULL)
+            return reason;
+    }
+    pattern_set_build(&cfg->set);
+    return NULL;
 }
 
 /* The default list skips a '~' pattern when there is no home directory. */
@@ -138,18 +226,148 @@ static void load_default_patterns(struct muxfix_config *cfg, const char *home)
     (void)config_parse_patterns(cfg, "/tmp/ssh_control_*/*", home);
 }
 
+/* Keep VALUE's patterns as written in LIST (*N), and in the pending set (a
+ * '~' pattern as its tail). Checks what can be checked without a home
+ * directory; the rest (unknown user, too long once expanded) is found when
+ * the patterns are completed. */
+static const char *keep_pending(const char *value, const char **list, size_t *n)
+{
+    for (const char *p = value;;) {
+        const char *end = strchr(p, ':');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+        if (len == 0)
+            return "empty pattern";
+        if (len >= PATH_MAX)
+            return "pattern too long";
+        if (*n == MUXFIX_MAX_PATTERNS)
+            return "too many patterns";
+        size_t ulen = p[0] == '~' ? tilde_user_len(p, len) : 0;
+        if (ulen >= USER_NAME_MAX)
+            return "user name after '~' is too long";
+        if (len >= sizeof pending.text - pending.used)
+            return "patterns too long in total";
+        char *at = pending.text + pending.used;
+        memcpy(at, p, len);
+        at[len] = '\0';
+        pending.used += len + 1;
+        list[(*n)++] = at;
+        if (p[0] == '~')
+            (void)pattern_set_add(&pending.set, at + 1 + ulen, true);
+        else
+            (void)pattern_set_add(&pending.set, at, false);
+        if (end == NULL)
+            return NULL;
+        p = end + 1;
+    }
+}
+
+/* What VALUE's patterns need to be expanded. */
+enum tilde_need { TILDE_NONE, TILDE_OWN, TILDE_USER };
+
+static enum tilde_need tilde_need(const char *value)
+{
+    enum tilde_need need = TILDE_NONE;
+    for (const char *p = value; p != NULL; p = strchr(p, ':')) {
+        if (*p == ':')
+            p++;
+        if (p[0] != '~')
+            continue;
+        if (p[1] != '/' && p[1] != ':' && p[1] != '\0')
+            return TILDE_USER;
+        need = TILDE_OWN;
+    }
+    return need;
+}
+
+/* MUXFIX_HOME, "UID:DIR": the muxfix command puts the passwd entry's home
+ * directory there, so that the processes it starts expand '~' without a
+ * lookup of their own. Into OUT when UID is this process's real uid; NULL
+ * otherwise (another user's, after su or setpriv: looked up). */
+static const char *read_home_hint(char *out, size_t size)
+{
+    const char *value = getenv("MUXFIX_HOME");
+    char *end;
+    if (value == NULL)
+        return NULL;
+    errno = 0;
+    unsigned long uid = strtoul(value, &end, 10);
+    size_t len = *end == ':' ? strlen(end + 1) : 0;
+    if (errno != 0 || end == value || *end != ':' || end[1] != '/' || len >= size) {
+        config_warn("muxfix: ignoring MUXFIX_HOME='%.40s' (%s); looking the "
+                    "home directory up\n", value, "not UID:/DIRECTORY");
+        return NULL;
+    }
+    if (uid != (unsigned long)getuid())
+        return NULL;
+    memcpy(out, end + 1, len + 1);
+    return out;
+}
+
+/* Read MUXFIX_PATH: complete at once when no pattern needs a lookup (no
+ * '~', or '~' alone and MUXFIX_HOME); otherwise keep it pending, with the
+ * defaults it falls back to if a '~' cannot be expanded. */
 static void read_patterns(struct muxfix_config *cfg)
 {
-    char homebuf[PATH_MAX];
-    const char *home = home_of(NULL, homebuf, sizeof homebuf) ? homebuf : NULL;
     const char *value = getenv("MUXFIX_PATH");
+    char hintbuf[PATH_MAX];
+    const char *hint = read_home_hint(hintbuf, sizeof hintbuf);
+    const char *reason = NULL;
 
+    /* The pending part is written only when it is used: a process that
+     * needs no lookup never touches its pages. */
+    if (hint != NULL && (value == NULL || tilde_need(value) == TILDE_USER))
+        memcpy(pending.hint, hint, strlen(hint) + 1);
+    pending.has_hint = hint != NULL;
+    pending.value_ok = false;
+    pending.nvalue = pending.ndefault = pending.used = 0;
+    clear_patterns(cfg);
+    __atomic_store_n(&patterns_state, CONFIG_READY, __ATOMIC_RELAXED);
     if (value != NULL) {
-        const char *reason = config_parse_patterns(cfg, value, home);
+        enum tilde_need need = tilde_need(value);
+        if (need == TILDE_NONE || (need == TILDE_OWN && hint != NULL)) {
+            reason = config_parse_patterns(cfg, value, hint);
+        } else {
+            pattern_set_init(&pending.set);
+            if ((reason = keep_pending(value, pending.value, &pending.nvalue)) == NULL)
+                pending.value_ok = true;
+        }
+        if (reason == NULL && !pending.value_ok)
+            return;
+        if (reason != NULL) {
+            config_warn("muxfix: ignoring MUXFIX_PATH='%.80s' (%s); using the "
+                        "default patterns\n", value, reason);
+            pending.nvalue = pending.used = 0;
+            pattern_set_init(&pending.set);
+        } else {
+            (void)snprintf(pending.value_head, sizeof pending.value_head, "%s", value);
+        }
+    }
+    if (!pending.value_ok && hint != NULL) {
+        load_default_patterns(cfg, hint);
+        return;
+    }
+    if (!pending.value_ok)
+        pattern_set_init(&pending.set);
+    (void)keep_pending(MUXFIX_DEFAULT_PATH, pending.dflt, &pending.ndefault);
+    pattern_set_build(&pending.set);
+    __atomic_store_n(&patterns_state, CONFIG_UNREAD, __ATOMIC_RELAXED);
+}
+
+/* Expand '~' (the lookups happen here) and build the final set. */
+static void resolve_patterns(struct muxfix_config *cfg)
+{
+    char homebuf[PATH_MAX];
+    const char *home = pending.has_hint ? pending.hint
+                       : home_of(NULL, homebuf, sizeof homebuf) ? homebuf
+                                                                : NULL;
+
+    if (pending.value_ok) {
+        const char *reason = parse_list(cfg, pending.value, pending.nvalue, home);
         if (reason == NULL)
             return;
-        config_warn("muxfix: ignoring MUXFIX_PATH='%.80s' (%s); using the "
-                    "default patterns\n", value, reason);
+        config_warn("muxfix: ignoring MUXFIX_PATH='%s' (%s); using the "
+                    "default patterns\n", pending.value_head, reason);
     }
     load_default_patterns(cfg, home);
 }
@@ -206,6 +424,7 @@ static bool read_disable(void)
 static void read_log(struct muxfix_config *cfg)
 {
     const char *value = getenv("MUXFIX_LOG");
+    cfg->log_to_file = false;
     if (value == NULL || *value == '\0')
         return;
     size_t len = strlen(value);
@@ -233,19 +452,30 @@ static void read_log(struct muxfix_config *cfg)
 static void read_auth_sock(struct muxfix_config *cfg)
 {
     const char *value = getenv("SSH_AUTH_SOCK");
+    cfg->auth_sock[0] = '\0';
     if (value != NULL && strlen(value) < sizeof cfg->auth_sock)
         strcpy(cfg->auth_sock, value);
 }
 
+/* Every field is set here: a fork() child may start over on what its parent
+ * left half written. */
 static void read_config(struct muxfix_config *cfg)
 {
     int saved = errno;
 
+    cfg->disabled = false;
+    cfg->verbose = 0;
     cfg->timeout_ms = MUXFIX_DEFAULT_TIMEOUT_MS;
+    cfg->wait_ms = 0;
+    cfg->replay = false;
+    cfg->log_to_file = false;
+    cfg->auth_sock[0] = '\0';
+    clear_patterns(cfg);
     /* A secure-execution process (setuid, capabilities) must not be steered
      * by its caller's environment; ld.so normally refuses the preload. */
     if (getauxval(AT_SECURE) != 0 || read_disable()) {
         cfg->disabled = true;
+        __atomic_store_n(&patterns_state, CONFIG_READY, __ATOMIC_RELAXED);
         errno = saved;
         return;
     }
@@ -270,23 +500,78 @@ static void read_config(struct muxfix_config *cfg)
     errno = saved;
 }
 
-const struct muxfix_config *config_get(void)
+/* The filter the pass-through uses from now on: while the patterns wait
+ * for a home directory every Unix address goes on to the full test (which
+ * looks for the tails, pattern_set_may_match), so only a complete (or
+ * disabled) configuration changes it. */
+static void publish_filter(const struct muxfix_config *cfg)
+{
+    if (__atomic_load_n(&patterns_state, __ATOMIC_ACQUIRE) != CONFIG_READY)
+        return;
+    __atomic_store_n(&muxfix_config_complete, cfg, __ATOMIC_RELEASE);
+    __atomic_store_n(&muxfix_config_filter,
+                     cfg->disabled ? &reject_all : &cfg->set.filter,
+                     __ATOMIC_RELEASE);
+}
+
+/* The first use: read the environment, unless this process is at it. */
+__attribute__((noinline, cold)) static const struct muxfix_config *config_read(void)
 {
     int state = __atomic_load_n(&config_state, __ATOMIC_ACQUIRE);
     if (state == CONFIG_READY)
         return &config;
-    int expected = CONFIG_UNREAD;
-    if (state != CONFIG_UNREAD ||
-        !__atomic_compare_exchange_n(&config_state, &expected, CONFIG_READING,
-                                     false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE))
+    if (!claim(&config_state, state))
         return NULL;
     read_config(&config);
     __atomic_store_n(&config_state, CONFIG_READY, __ATOMIC_RELEASE);
+    publish_filter(&config);
     return &config;
 }
 
-__attribute__((constructor)) static void muxfix_config_init(void)
+const struct muxfix_config *config_get(void)
 {
-    (void)config_get();
+    if (__builtin_expect(__atomic_load_n(&config_state, __ATOMIC_ACQUIRE) == CONFIG_READY, 1))
+        return &config;
+    return config_read();
+}
+
+/* Complete the patterns, unless this process is at it. */
+__attribute__((noinline, cold)) static const struct muxfix_config *config_resolve(void)
+{
+    int state = __atomic_load_n(&patterns_state, __ATOMIC_ACQUIRE);
+    if (state == CONFIG_READY)
+        return &config;
+    if (!claim(&patterns_state, state))
+        return NULL;
+    int saved = errno;
+    resolve_patterns(&config);
+    errno = saved;
+    __atomic_store_n(&patterns_state, CONFIG_READY, __ATOMIC_RELEASE);
+    publish_filter(&config);
+    return &config;
+}
+
+const struct muxfix_config *config_get_resolved(void)
+{
+    if (config_get() == NULL)
+        return NULL;
+    if (__builtin_expect(__atomic_load_n(&patterns_state, __ATOMIC_ACQUIRE) == CONFIG_READY, 1))
+        return &config;
+    return config_resolve();
+}
+
+bool config_may_manage_max(const struct muxfix_config *cfg, const char *path,
+                           size_t max)
+{
+    if (__atomic_load_n(&patterns_state, __ATOMIC_ACQUIRE) == CONFIG_READY)
+        return pattern_set_match_max(&cfg->set, path, max);
+    return pattern_set_may_match_max(&pending.set, path, max);
+}
+
+bool config_may_manage(const struct muxfix_config *cfg, const char *path,
+                       size_t n)
+{
+    if (__atomic_load_n(&patterns_state, __ATOMIC_ACQUIRE) == CONFIG_READY)
+        return pattern_set_match(&cfg->set, path, n);
+    return pattern_set_may_match(&pending.set, path, n);
 }

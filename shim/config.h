@@ -1,4 +1,6 @@
-/* config.h: the MUXFIX_* environment, read and validated once per process.
+/* config.h: the MUXFIX_* environment, read and validated once per process,
+ * on first use (never at load: a process that makes no Unix-socket call the
+ * library looks at never reads it).
  *
  *   MUXFIX_PATH        colon-separated ControlPath patterns (pattern.h);
  *                      default MUXFIX_DEFAULT_PATH
@@ -25,13 +27,23 @@
  *                      again before ssh sees the refusal (follow.h);
  *                      default MUXFIX_DEFAULT_SLOT_WAIT_MS, 0 off
  *
- * A bad value is reported in one line on stderr and its default used. */
+ * A bad value is reported in one line on stderr and its default used.
+ *
+ * '~' in a pattern is the passwd entry's home directory (as ssh expands it),
+ * and looking it up is NSS: files, nscd, maybe LDAP, with malloc and locks,
+ * not async-signal-safe. So the lookup waits until a path needs it: reading
+ * the environment (config_get) keeps the '~' patterns as tails (pattern.h),
+ * and only a path that could match one of them, whatever the home,
+ * completes the patterns (config_get_resolved). Until then the pass-through
+ * filter (config_filter) is the one built without the homes. */
 #ifndef MUXFIX_CONFIG_H
 #define MUXFIX_CONFIG_H
 
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "pattern.h"
 
 #define MUXFIX_DEFAULT_PATH                                                  \
     "~/.ssh/sockets/*:~/.ssh/cm-*:~/.ssh/cm/*:~/.ssh/master-*:"              \
@@ -55,7 +67,7 @@
 /* Longest accepted MUXFIX_TIMEOUT_MS: ten minutes is already a hang. */
 #define MUXFIX_MAX_TIMEOUT_MS 600000
 /* Bounds that keep the configuration in static storage (no allocation). */
-#define MUXFIX_MAX_PATTERNS 128
+#define MUXFIX_MAX_PATTERNS PATTERN_SET_MAX
 #define MUXFIX_PATTERN_ARENA 16384
 
 struct muxfix_config {
@@ -68,21 +80,61 @@ struct muxfix_config {
     int reply_timeout_ms; /* MUXFIX_REPLY_TIMEOUT_MS */
     bool log_to_file;
     char log_path[PATH_MAX];
+    char auth_sock[PATH_MAX]; /* $SSH_AUTH_SOCK: never managed */
+    /* MUXFIX_PATH with '~' expanded, and the set made of it: complete in
+     * what config_get_resolved() returns (and after config_parse_patterns). */
     size_t npatterns;
     const char *patterns[MUXFIX_MAX_PATTERNS];
-    size_t literal_prefix[MUXFIX_MAX_PATTERNS]; /* see pattern.h */
-    char auth_sock[PATH_MAX]; /* $SSH_AUTH_SOCK: never managed */
+    struct pattern_set set;
     char arena[MUXFIX_PATTERN_ARENA];
 };
 
-/* The configuration, reading it on first use. NULL while another thread (or
- * an interrupted caller on this one) is still reading it: callers then pass
- * through. Never blocks. */
+/* The configuration, reading the environment on first use. NULL while
+ * another thread (or an interrupted caller on this one) is still reading
+ * it: callers then pass through. Never blocks, no passwd lookup, no
+ * allocation. Its patterns may be incomplete (see above). */
 const struct muxfix_config *config_get(void);
 
-/* Parse a MUXFIX_PATH value into CFG's patterns, expanding '~' with HOME
- * (NULL: patterns starting with '~' are dropped). Returns NULL on success or
- * a short reason. Exposed for the unit tests. */
+/* The configuration with its patterns complete: the first call that needs
+ * a home directory looks it up (getpwuid_r/getpwnam_r). NULL while another
+ * caller reads or completes it: callers pass through. */
+const struct muxfix_config *config_get_resolved(void);
+
+/* The configuration when it is read and its patterns are complete; NULL
+ * otherwise (nothing is read, nothing looked up). Published once. */
+extern __attribute__((visibility("hidden"))) const struct muxfix_config
+    *muxfix_config_complete;
+
+static inline const struct muxfix_config *config_get_complete(void)
+{
+    return __atomic_load_n(&muxfix_config_complete, __ATOMIC_ACQUIRE);
+}
+
+/* The same for the path of a sockaddr, at most MAX bytes at PATH, ending at
+ * a NUL if shorter. */
+bool config_may_manage_max(const struct muxfix_config *cfg, const char *path,
+                           size_t max);
+
+/* Could PATH (N bytes) be managed once the patterns are complete? Exact for
+ * patterns without '~'; for the others it looks at PATH's end only (no
+ * lookup). Exact when the patterns are complete already. */
+bool config_may_manage(const struct muxfix_config *cfg, const char *path,
+                       size_t n);
+
+/* The filter of the pass-through (pattern.h): pattern_filter_all (every
+ * address goes on to the full test) until the environment is read and the
+ * patterns are complete, then theirs (state.h: published once). */
+extern __attribute__((visibility("hidden"))) const struct pattern_filter
+    *muxfix_config_filter;
+
+static inline const struct pattern_filter *config_filter(void)
+{
+    return __atomic_load_n(&muxfix_config_filter, __ATOMIC_ACQUIRE);
+}
+
+/* Parse a MUXFIX_PATH value into CFG's patterns and set, expanding '~' with
+ * HOME (NULL: patterns starting with '~' are refused). Returns NULL on
+ * success or a short reason. Exposed for the unit tests and the fuzzers. */
 const char *config_parse_patterns(struct muxfix_config *cfg, const char *value,
                                   const char *home);
 

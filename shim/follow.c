@@ -91,8 +91,9 @@ static void release(void)
 }
 
 /* Take the state for a call on FD: false (pass through) while another thread
- * or an interrupted call has it, or when FD is no longer the socket that was
- * followed (ssh closed it and the number was reused). */
+ * or an interrupted call has it. Whether FD is still the socket that was
+ * followed (ssh may have closed it and had the number reused) is asked only
+ * where the answer changes what the caller sees: still_followed(). */
 static bool claim(int fd)
 {
     if (__atomic_exchange_n(&followed.busy, 1, __ATOMIC_ACQUIRE) != 0) {
@@ -101,16 +102,27 @@ static bool claim(int fd)
         stop_following();
         return false;
     }
+    if (!follow_wants(fd)) {
+        release();
+        return false;
+    }
+    return true;
+}
+
+/* Is FD still the socket that was followed? Asked, with an fstat, before
+ * the library acts on a broken connection (replays it, or reports a failed
+ * write as done): what was recorded from a descriptor number reused since
+ * is never acted on. A call that finds it is not stops the following and
+ * returns the real result. Keeps errno. */
+static bool still_followed(int fd)
+{
     struct stat sb;
     int saved = errno;
-    bool same = follow_wants(fd) && fstat(fd, &sb) == 0 &&
-                sb.st_dev == followed.dev && sb.st_ino == followed.ino;
+    bool same = fstat(fd, &sb) == 0 && sb.st_dev == followed.dev &&
+                sb.st_ino == followed.ino;
     errno = saved;
-    if (!same) {
-        if (follow_wants(fd))
-            stop_following();
-        release();
-    }
+    if (!same)
+        stop_following();
     return same;
 }
 
@@ -519,7 +531,7 @@ ssize_t follow_write(int fd, const void *buf, size_t n)
                 followed.session_sent_at = util_now_ms();
             break;
         }
-        if (r == 0 || n == 0 || !peer_went_away(errno))
+        if (r == 0 || n == 0 || !peer_went_away(errno) || !still_followed(fd))
             break;
         int err = errno;
         if (!followed.broken && !failed_write_replayable(buf, n)) {
@@ -554,13 +566,11 @@ static bool passes_one_fd(const struct msghdr *msg, int *fd, const void **byte)
     return true;
 }
 
-/* The client passed descriptor PASSED with the byte at BYTE: record it. */
+/* The client passed descriptor PASSED with the byte at BYTE, which the
+ * kernel has just read (sendmsg succeeded): record it. */
 static void note_fd(int passed, const void *byte)
 {
-    unsigned char b;
-    if (!copy_from_caller(&b, byte, 1))
-        stop_following();
-    else if (!muxrec_fd_passed(&followed.rec, passed, b))
+    if (!muxrec_fd_passed(&followed.rec, passed, *(const unsigned char *)byte))
         stop_recording();
 }
 
@@ -589,6 +599,8 @@ ssize_t follow_sendmsg(int fd, const struct msghdr *msg, int flags)
                 note_fd(passed, byte);
             break;
         }
+        if (!still_followed(fd))
+            break;
         if (!followed.broken && !muxrec_fd_may_pass(&followed.rec)) {
             stop_following();
             break;
@@ -658,6 +670,8 @@ ssize_t follow_read(int fd, void *buf, size_t n)
          * failed", "master alive request failed" or "read from master
          * failed" and opens a connection of its own. */
         int err = errno;
+        if (!still_followed(fd))
+            break;
         if (connection_gone(fd))
             continue;
         stop_following();

@@ -3,15 +3,19 @@
  * Each one makes the real call first and returns its result untouched (no
  * lock, no allocation, errno as libc left it) unless the outcome is one a
  * repair is for: connect() refused, absent or succeeded on a Unix socket,
- * bind() EADDRINUSE or ENOENT, link() on a managed path. Only then is the
- * path examined. unlink() is looked at only in a process that published a
- * control socket; read(), write() and sendmsg() only on a mux client's
- * connection during its handshake. */
+ * bind() EADDRINUSE or ENOENT, link() on a managed path. Even then the path
+ * is first tested where the kernel left it, against the configuration's
+ * filter (a word or two compared, classify.h): only a path that may be
+ * managed goes on to the repair code. unlink() is looked at only in a
+ * process that published a control socket; read(), write() and sendmsg()
+ * only on a mux client's connection during its handshake. */
 #include <errno.h>
 #include <stdbool.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "classify.h"
+#include "config.h"
 #include "follow.h"
 #include "publish.h"
 #include "real.h"
@@ -20,12 +24,29 @@
 /* Only the interposed entry points are visible outside the library. */
 #define MUXFIX_EXPORT __attribute__((visibility("default")))
 
+/* May the address a connect() or bind() just used be a managed path?
+ * Until the configuration is read (and while '~' waits for its home
+ * directory) the filter lets every address through to the full test. */
+static inline bool may_be_managed(const struct sockaddr *addr, socklen_t len)
+{
+    return classify_sockaddr_may_be_managed(config_filter(), addr, len);
+}
+
+/* Is it one? The full test, out of line; the repair code reads the
+ * configuration when this is its first use. */
+static inline bool is_managed(const struct sockaddr *addr, socklen_t len)
+{
+    const struct muxfix_config *cfg = config_get_complete();
+    return __builtin_expect(cfg != NULL, 1) ? classify_sockaddr_is_managed(cfg, addr, len)
+                                            : repair_wants_sockaddr(addr, len);
+}
+
 MUXFIX_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     int ret = real_connect(fd, addr, len);
-    bool interesting = (ret == 0 || errno == ECONNREFUSED || errno == ENOENT) &&
-                       classify_is_unix(addr, len);
-    if (!interesting)
+    /* Only once the kernel accepted ADDR is it read. */
+    if ((ret != 0 && errno != ECONNREFUSED && errno != ENOENT) ||
+        __builtin_expect(!may_be_managed(addr, len), 1) || !is_managed(addr, len))
         return ret;
     return repair_after_connect(fd, addr, len, ret);
 }
@@ -34,7 +55,7 @@ MUXFIX_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
     int ret = real_bind(fd, addr, len);
     if (ret == 0 || (errno != EADDRINUSE && errno != ENOENT) ||
-        !classify_is_unix(addr, len))
+        __builtin_expect(!may_be_managed(addr, len), 1) || !is_managed(addr, len))
         return ret;
     return repair_after_bind(fd, addr, len, ret);
 }
@@ -44,11 +65,25 @@ MUXFIX_EXPORT int link(const char *oldpath, const char *newpath)
     int ret = real_link(oldpath, newpath);
     if (ret != 0 && errno != EEXIST)
         return ret;
+    /* The filter reads the first 14 bytes of a path as a sockaddr holds
+     * them: only a name that long is tested before its length is known. */
+    size_t head = strnlen(newpath, CLASSIFY_FILTER_BYTES);
+    if (__builtin_expect(head == CLASSIFY_FILTER_BYTES, 1) &&
+        __builtin_expect(!classify_path_may_be_managed(config_filter(), newpath, head), 1))
+        return ret;
+    /* Only a path that fits sun_path can be a control socket. */
+    size_t n = strnlen(newpath, MUXFIX_SUN_PATH_SIZE);
+    const struct muxfix_config *cfg = config_get_complete();
+    if (n == 0 || n == MUXFIX_SUN_PATH_SIZE ||
+        !(cfg != NULL ? classify_is_managed_n(cfg, newpath, n) : repair_wants_path(newpath, n)))
+        return ret;
     return repair_after_link(oldpath, newpath, ret);
 }
 
 MUXFIX_EXPORT int unlink(const char *path)
 {
+    if (__builtin_expect(!publish_any(), 1))
+        return real_unlink(path);
     switch (publish_unlink_check(path)) {
     case PUBLISH_UNLINK_SKIP:
         return 0;

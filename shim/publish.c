@@ -25,9 +25,11 @@ struct published {
     char path[MUXFIX_SOCK_PATH_BUF];
 };
 
-/* Shared state (state.h): published once; the counts only grow. */
+/* Shared state (state.h): published once; the counts only grow, and
+ * muxfix_publish_any is set after either first grows. */
 static struct published slots[PUBLISH_SLOTS];
 static int nslots;
+int muxfix_publish_any;
 
 static void remember(struct published *slot, const struct stat *st)
 {
@@ -59,8 +61,10 @@ void publish_record(const char *path)
         if (i < PUBLISH_SLOTS) {
             remember(&slots[i], &st);
             strcpy(slots[i].path, path);
-            if (i == n)
+            if (i == n) {
                 __atomic_store_n(&nslots, n + 1, __ATOMIC_RELEASE);
+                __atomic_store_n(&muxfix_publish_any, 1, __ATOMIC_RELEASE);
+            }
         }
     }
     errno = saved;
@@ -116,6 +120,7 @@ void publish_refuse_foreign(int fd, const char *path, unsigned uid)
         remember(&refused[n], &st);
         strcpy(refused[n].path, path);
         __atomic_store_n(&nrefused, n + 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&muxfix_publish_any, 1, __ATOMIC_RELEASE);
     }
     errno = saved;
 }

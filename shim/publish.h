@@ -6,7 +6,8 @@
  * socket: a master whose path was taken over by a newer master deletes the
  * newer one's socket. muxfix remembers the inode each process published with
  * link() on a managed path and skips an unlink() of that path once it holds
- * another inode. Processes that published nothing pay one atomic load. */
+ * another inode. Processes that published nothing pay one atomic load
+ * (publish_any). */
 #ifndef MUXFIX_PUBLISH_H
 #define MUXFIX_PUBLISH_H
 
@@ -24,6 +25,15 @@ void publish_after_unlink(const char *path);
  * socket so that this process never unlinks it (ssh with ControlMaster=auto
  * unlinks a path that refused it). Keeps errno. */
 void publish_refuse_foreign(int fd, const char *path, unsigned uid);
+
+/* Has this process published or refused any socket? Set once, the first
+ * time (state.h); until then unlink() is the libc call and one load. */
+extern __attribute__((visibility("hidden"))) int muxfix_publish_any;
+
+static inline bool publish_any(void)
+{
+    return __atomic_load_n(&muxfix_publish_any, __ATOMIC_ACQUIRE) != 0;
+}
 
 enum publish_unlink {
     PUBLISH_UNLINK_GO,     /* unlink it */

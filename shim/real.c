@@ -5,26 +5,21 @@
 #include <errno.h>
 #include <unistd.h>
 
-typedef int (*sockaddr_fn)(int, const struct sockaddr *, socklen_t);
-typedef int (*link_fn)(const char *, const char *);
-typedef int (*unlink_fn)(const char *);
-typedef ssize_t (*read_fn)(int, void *, size_t);
-typedef ssize_t (*write_fn)(int, const void *, size_t);
-typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
+real_sockaddr_fn *real_slot_connect, *real_slot_bind;
+real_link_fn *real_slot_link;
+real_unlink_fn *real_slot_unlink;
+real_read_fn *real_slot_read;
+real_write_fn *real_slot_write;
+real_sendmsg_fn *real_slot_sendmsg;
 
-static sockaddr_fn slot_connect;
-static sockaddr_fn slot_bind;
-static link_fn slot_link;
-static unlink_fn slot_unlink;
-static read_fn slot_read;
-static write_fn slot_write;
-static sendmsg_fn slot_sendmsg;
-
-/* The slow path, taken only while a pointer is still NULL (a constructor of
- * another library called in before ours ran): racing threads resolve the
- * same address; the atomic store only makes its publication well defined. */
-__attribute__((noinline, cold)) static void *resolve(void **slot,
-                                                    const char *name)
+/* Each pointer is resolved on the first call that needs it: a constructor
+ * resolving all seven would cost every process 8,000 instructions at start,
+ * whether it ever calls them or not. dlsym(RTLD_NEXT) of a symbol that
+ * exists takes no lock and allocates nothing (glibc 2.34+: a scope lookup
+ * from the caller's object), so the first call may come from a signal
+ * handler. Racing threads resolve the same address; the atomic store only
+ * makes its publication well defined. Keeps errno. */
+static void *resolve(void **slot, const char *name)
 {
     int saved = errno;
     void *fn = dlsym(RTLD_NEXT, name);
@@ -33,64 +28,52 @@ __attribute__((noinline, cold)) static void *resolve(void **slot,
     return fn;
 }
 
-/* Call the real NAME through SLOT (of function type TYPE) with the
- * arguments that follow: one load and a call on the fast path; ENOSYS if
- * the symbol cannot be found. */
-#define REAL_CALL(type, slot, name, ...)                                     \
+/* The slow path of a call through SLOT (type TYPE): taken once, while the
+ * pointer is still NULL. */
+#define RESOLVE_AND_CALL(type, slot, name, ...)                              \
     do {                                                                     \
-        type fn_ = __atomic_load_n(&(slot), __ATOMIC_ACQUIRE);               \
-        if (__builtin_expect(fn_ == NULL, 0) &&                              \
-            (fn_ = (type)resolve((void **)&(slot), name)) == NULL) {         \
+        type *fn_ = (type *)resolve((void **)&(slot), name);                 \
+        if (fn_ == NULL) {                                                   \
             errno = ENOSYS;                                                  \
             return -1;                                                       \
         }                                                                    \
         return fn_(__VA_ARGS__);                                             \
     } while (0)
 
-int real_connect(int fd, const struct sockaddr *addr, socklen_t len)
+__attribute__((cold)) int real_connect_resolve(int fd, const struct sockaddr *addr,
+                                               socklen_t len)
 {
-    REAL_CALL(sockaddr_fn, slot_connect, "connect", fd, addr, len);
+    RESOLVE_AND_CALL(real_sockaddr_fn, real_slot_connect, "connect", fd, addr, len);
 }
 
-int real_bind(int fd, const struct sockaddr *addr, socklen_t len)
+__attribute__((cold)) int real_bind_resolve(int fd, const struct sockaddr *addr,
+                                            socklen_t len)
 {
-    REAL_CALL(sockaddr_fn, slot_bind, "bind", fd, addr, len);
+    RESOLVE_AND_CALL(real_sockaddr_fn, real_slot_bind, "bind", fd, addr, len);
 }
 
-int real_link(const char *oldpath, const char *newpath)
+__attribute__((cold)) int real_link_resolve(const char *oldpath, const char *newpath)
 {
-    REAL_CALL(link_fn, slot_link, "link", oldpath, newpath);
+    RESOLVE_AND_CALL(real_link_fn, real_slot_link, "link", oldpath, newpath);
 }
 
-int real_unlink(const char *path)
+__attribute__((cold)) int real_unlink_resolve(const char *path)
 {
-    REAL_CALL(unlink_fn, slot_unlink, "unlink", path);
+    RESOLVE_AND_CALL(real_unlink_fn, real_slot_unlink, "unlink", path);
 }
 
-ssize_t real_read(int fd, void *buf, size_t n)
+__attribute__((cold)) ssize_t real_read_resolve(int fd, void *buf, size_t n)
 {
-    REAL_CALL(read_fn, slot_read, "read", fd, buf, n);
+    RESOLVE_AND_CALL(real_read_fn, real_slot_read, "read", fd, buf, n);
 }
 
-ssize_t real_write(int fd, const void *buf, size_t n)
+__attribute__((cold)) ssize_t real_write_resolve(int fd, const void *buf, size_t n)
 {
-    REAL_CALL(write_fn, slot_write, "write", fd, buf, n);
+    RESOLVE_AND_CALL(real_write_fn, real_slot_write, "write", fd, buf, n);
 }
 
-ssize_t real_sendmsg(int fd, const struct msghdr *msg, int flags)
+__attribute__((cold)) ssize_t real_sendmsg_resolve(int fd, const struct msghdr *msg,
+                                                   int flags)
 {
-    REAL_CALL(sendmsg_fn, slot_sendmsg, "sendmsg", fd, msg, flags);
-}
-
-__attribute__((constructor)) static void real_init(void)
-{
-    static void **const slots[] = {
-        (void **)&slot_connect, (void **)&slot_bind,  (void **)&slot_link,
-        (void **)&slot_unlink,  (void **)&slot_read,  (void **)&slot_write,
-        (void **)&slot_sendmsg,
-    };
-    static const char *const names[] = {"connect", "bind",  "link",   "unlink",
-                                        "read",    "write", "sendmsg"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        (void)resolve(slots[i], names[i]);
+    RESOLVE_AND_CALL(real_sendmsg_fn, real_slot_sendmsg, "sendmsg", fd, msg, flags);
 }

@@ -161,7 +161,8 @@ static void sweep_directory(const struct muxfix_config *cfg,
 
 bool reap_dead_socket(const char *sockpath, const char *met_by)
 {
-    const struct muxfix_config *cfg = config_get();
+    /* A repair starts from a managed path: the patterns are complete. */
+    const struct muxfix_config *cfg = config_get_resolved();
     struct ctl_dir dir;
     int saved = errno;
     bool gone = false, removed = false;

@@ -18,15 +18,45 @@
 #include "trust.h"
 #include "util.h"
 
-/* The managed path of ADDR, into PATH; NULL config when not managed. */
-static const struct muxfix_config *managed(const struct sockaddr *addr,
-                                           socklen_t len, char *path)
+/* The configuration, its patterns complete, when PATH (N bytes) is managed;
+ * NULL when it is not (or the configuration is being read: pass through).
+ * The home directories behind '~' are looked up only for a path that could
+ * match a '~' pattern whatever they are. Keeps errno (nothing it calls but
+ * the reading and the lookup sets it, and those keep it). */
+static const struct muxfix_config *config_managing(const char *path, size_t n)
 {
     const struct muxfix_config *cfg = config_get();
-    if (cfg == NULL || cfg->disabled || !classify_sockaddr_path(addr, len, path) ||
-        !classify_path_is_managed(cfg, path))
+    if (cfg == NULL || cfg->disabled || !config_may_manage(cfg, path, n) ||
+        (cfg = config_get_resolved()) == NULL)
         return NULL;
-    return cfg;
+    return classify_is_managed_n(cfg, path, n) ? cfg : NULL;
+}
+
+/* The configuration when ADDR is a managed path, else NULL. Keeps errno;
+ * copies nothing (the repair copies the path, the pass-through does not). */
+static const struct muxfix_config *managed(const struct sockaddr *addr,
+                                           socklen_t len)
+{
+    const struct muxfix_config *cfg = config_get_complete();
+    if (__builtin_expect(cfg != NULL, 1))
+        return classify_sockaddr_is_managed(cfg, addr, len) ? cfg : NULL;
+    /* First use, or '~' not expanded yet. */
+    size_t max;
+    const char *src = classify_sockaddr_place(addr, len, &max);
+    if (src == NULL || (cfg = config_get()) == NULL || cfg->disabled ||
+        !config_may_manage_max(cfg, src, max) || (cfg = config_get_resolved()) == NULL)
+        return NULL;
+    return classify_sockaddr_is_managed(cfg, addr, len) ? cfg : NULL;
+}
+
+bool repair_wants_sockaddr(const struct sockaddr *addr, socklen_t len)
+{
+    return managed(addr, len) != NULL;
+}
+
+bool repair_wants_path(const char *path, size_t n)
+{
+    return config_managing(path, n) != NULL;
 }
 
 /* A master that closes on us before its hello is going away; a new one (or
@@ -120,19 +150,17 @@ static int connect_managed(const struct muxfix_config *cfg, int fd,
     }
 }
 
-/* A connect of FD to ADDR returned RET: when ADDR is managed, repair and
- * check the master; FOLLOW: follow the connection's handshake (follow.h).
- * UNMANAGED is what an unmanaged address returns. */
-static int connect_checked(int fd, const struct sockaddr *addr, socklen_t len,
-                           int ret, bool follow, int unmanaged)
+/* A connect of FD to the managed ADDR returned RET: repair and check the
+ * master; FOLLOW: follow the connection's handshake (follow.h). */
+__attribute__((noinline)) static int
+connect_repair(const struct muxfix_config *cfg, int fd,
+               const struct sockaddr *addr, socklen_t len, int ret, bool follow)
 {
     int saved = errno;
     char path[MUXFIX_SOCK_PATH_BUF];
-    const struct muxfix_config *cfg = managed(addr, len, path);
 
+    (void)classify_sockaddr_path(addr, len, path);
     errno = saved;
-    if (cfg == NULL)
-        return unmanaged;
     bool waited = false;
     ret = connect_managed(cfg, fd, addr, len, path, ret, &waited);
     if (ret == 0 && follow) {
@@ -140,6 +168,17 @@ static int connect_checked(int fd, const struct sockaddr *addr, socklen_t len,
         errno = saved;
     }
     return ret;
+}
+
+/* A connect of FD to ADDR returned RET: when ADDR is managed, repair (as
+ * above). UNMANAGED is what an unmanaged address returns. */
+static int connect_checked(int fd, const struct sockaddr *addr, socklen_t len,
+                           int ret, bool follow, int unmanaged)
+{
+    const struct muxfix_config *cfg = managed(addr, len);
+    if (cfg == NULL)
+        return unmanaged;
+    return connect_repair(cfg, fd, addr, len, ret, follow);
 }
 
 int repair_after_connect(int fd, const struct sockaddr *addr, socklen_t len,
@@ -154,17 +193,14 @@ int repair_reconnect(int fd, const struct sockaddr *addr, socklen_t len,
     return connect_checked(fd, addr, len, ret, false, -1);
 }
 
-int repair_after_bind(int fd, const struct sockaddr *addr, socklen_t len,
-                      int ret)
+/* The bind of FD to the managed ADDR failed (RET) with errno SAVED. */
+__attribute__((noinline)) static int bind_repair(int fd, const struct sockaddr *addr,
+                                                 socklen_t len, int ret, int saved)
 {
-    int saved = errno;
     char path[MUXFIX_SOCK_PATH_BUF];
     bool retry = false;
 
-    if (managed(addr, len, path) == NULL) {
-        errno = saved;
-        return ret;
-    }
+    (void)classify_sockaddr_path(addr, len, path);
     log_msg(MUXFIX_LOG_DECISION, "bind(%s): %s", path, strerror(saved));
     if (saved == EADDRINUSE)
         retry = reap_dead_socket(path, "bind found it in the way");
@@ -179,15 +215,23 @@ int repair_after_bind(int fd, const struct sockaddr *addr, socklen_t len,
     return real_bind(fd, addr, len);
 }
 
+int repair_after_bind(int fd, const struct sockaddr *addr, socklen_t len,
+                      int ret)
+{
+    int saved = errno;
+
+    if (managed(addr, len) == NULL)
+        return ret;
+    return bind_repair(fd, addr, len, ret, saved);
+}
+
 int repair_after_link(const char *oldpath, const char *newpath, int ret)
 {
     int saved = errno;
-    const struct muxfix_config *cfg = config_get();
-
     /* Only a path that fits sun_path can be a control socket. */
-    if (cfg == NULL || cfg->disabled ||
-        strnlen(newpath, MUXFIX_SUN_PATH_SIZE) >= MUXFIX_SUN_PATH_SIZE ||
-        !classify_path_is_managed(cfg, newpath)) {
+    size_t n = strnlen(newpath, MUXFIX_SUN_PATH_SIZE);
+
+    if (n >= MUXFIX_SUN_PATH_SIZE || config_managing(newpath, n) == NULL) {
         errno = saved;
         return ret;
     }

@@ -72,37 +72,21 @@ refused() {
 	assert_equal "keep" "$(cat "$T/important")"
 }
 
-# swap_hook: an ssh config that runs $T/hook (Match exec) while ssh reads its
-# configuration: after the library read MUXFIX_LOG, before the mux client
-# connects. The hook says "started" and waits (bounded) for "go".
-swap_hook() {
-	cat >"$T/hook" <<-EOF
-		#!/bin/sh
-		unset LD_PRELOAD
-		: >"$T/started"
-		i=0
-		while [ ! -e "$T/go" ] && [ \$i -lt 200 ]; do sleep 0.05; i=\$((i + 1)); done
-		exit 1
-	EOF
-	{
-		printf 'Match exec "sh %s/hook"\n' "$T"
-		cat "$MF_SSH_CONFIG"
-	} >"$T/ssh_config"
-	chmod 0644 "$T/hook" "$T/ssh_config"
-}
-
 # A directory another user owns and anyone can write: he could rename a
 # file into the log's name at any time, so it is refused at startup, before
 # any line is written; his file made after startup gets nothing either.
 @test "the log in another user's writable directory, a file swapped in after startup: refused, stderr used, his file gets nothing" {
 	local d pid
 	d=$(mf_shared_dir drop 0777 "$MF_OTHER") # theirs, writable by all
-	swap_hook
 	mf_dead_socket "$T/cm"
-	MUXFIX_LOG="$d/muxfix.log" mf_mux ssh -F "$T/ssh_config" -o ControlMaster=no -o ControlPath="$T/cm" testhost echo ok >"$T/out" 2>&1 3>&- &
+	# One process: a first connect (unmanaged) makes the library read its
+	# configuration; the second (the dead managed socket) is repaired after
+	# the swap.
+	MUXFIX_LOG="$d/muxfix.log" mf_mux "$MF_BIN/connect_steps" "$T/go" /nonexistent/muxfix "$T/cm" \
+		>"$T/out" 2>&1 3>&- &
 	pid=$!
-	mf_wait_for 10 test -e "$T/started" || _mf_fail "the hook did not run: $(cat "$T/out")"
-	# Startup: refused, nothing made there.
+	mf_wait_for 10 grep -q '^1 ' "$T/out" || _mf_fail "no first connect: $(cat "$T/out")"
+	# The configuration is read: refused, nothing made there.
 	refute_exists "$d/muxfix.log"
 	mf_as_other sh -c "umask 0 && : >'$d/muxfix.log'"
 	touch "$T/go"

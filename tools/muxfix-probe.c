@@ -126,7 +126,7 @@ static int usage(void)
 /* The configuration as the library reads it, or NULL after a line why. */
 static const struct muxfix_config *config(void)
 {
-    const struct muxfix_config *cfg = config_get();
+    const struct muxfix_config *cfg = config_get_resolved();
     if (cfg == NULL) {
         (void)fputs("muxfix-probe: the configuration could not be read\n", stderr);
         return NULL;
@@ -232,7 +232,7 @@ static int cmd_scan(int argc, char **argv, bool entries)
     }
     if (argc - i != 1)
         return usage();
-    how.cfg = config_get();
+    how.cfg = config_get_resolved();
     if (how.cfg == NULL)
         return EXIT_OUTPUT;
     probe_scan_dir(stdout, argv[i], &how);
@@ -259,7 +259,7 @@ static int cmd_clean(int argc, char **argv)
             return usage();
         how.mode = JUDGE_CHECK_ONLY;
     }
-    how.cfg = i < argc ? config_get() : config();
+    how.cfg = i < argc ? config_get_resolved() : config();
     if (how.cfg == NULL)
         return EXIT_OUTPUT;
     if (i == argc) {

@@ -165,9 +165,95 @@ static void test_managed(void)
     check(!classify_path_is_managed(&cfg, "/s/host"), "disabled", "/s/host", "");
 }
 
+/* A set of PATS (TAILS: '~' patterns' ends, homes unknown). */
+static void make_set(struct pattern_set *set, const char *const *pats, size_t n,
+                     bool tails)
+{
+    pattern_set_init(set);
+    for (size_t i = 0; i < n; i++)
+        (void)pattern_set_add(set, pats[i], tails);
+    pattern_set_build(set);
+}
+
+/* PATH as a sockaddr_un's path of MAX bytes (zeros after it), and with no
+ * NUL at all (MAX = its length): pattern_set_match_max. */
+static bool match_max(const struct pattern_set *set, const char *path, bool padded)
+{
+    char buf[108] = {0};
+    size_t n = strlen(path);
+    memcpy(buf, path, n);
+    return pattern_set_match_max(set, buf, padded ? sizeof buf : n);
+}
+
+static void test_set(void)
+{
+    static struct pattern_set set;
+    static const char *const pats[] = {
+        "/d/*/cm*", "/h/.ssh/cm-*", "/h/.ssh/sockets/*", "/k/cm", "/t/ssh_control_*/*",
+        "/a1/x", "/a2/x", "/a3/x", "/a4/x", "/a5/x", "/a6/x", "/a7/x", "/a8/x", "/a9/x",
+    };
+    make_set(&set, pats, sizeof pats / sizeof pats[0], false);
+    static const struct {
+        const char *path;
+        bool expect;
+    } cases[] = {
+        {"/d/pass/cm1", true},
+        {"/d/pass/x-live", false},          /* the prefix, not the segment after */
+        {"/d/pass/cm1.0123456789abcdef", true}, /* ssh's temporary name */
+        {"/d/pass", false},                 /* a segment short */
+        {"/d/a/b/cm", false},               /* a segment over */
+        {"/h/.ssh/cm-host", true},
+        {"/h/.ssh/agent.sock", false},
+        {"/h/.ssh/sockets/x", true},
+        {"/k/cm", true},
+        {"/k/cm.0123456789abcdef", true},
+        {"/k/cm.012345", false},
+        {"/a9/x", true},                    /* past the filter's 8 groups */
+        {"/a9/y", false},
+        {"/t/ssh_control_1/deb", true},
+        {"/run/user/1000/bus", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *p = cases[i].path;
+        bool e = cases[i].expect;
+        check(pattern_set_match(&set, p, strlen(p)) == e, "set", p, e ? "match" : "none");
+        check(match_max(&set, p, true) == e, "set, padded sockaddr", p, e ? "match" : "none");
+        check(match_max(&set, p, false) == e, "set, no NUL", p, e ? "match" : "none");
+    }
+
+    /* Before '~' is expanded: the tails of "~/.ssh/cm-" and "~/.ssh/sockets/"
+     * followed by a star. */
+    static struct pattern_set pending;
+    static const char *const tails[] = {"/.ssh/cm-*", "/.ssh/sockets/*"};
+    make_set(&pending, tails, 2, true);
+    static const struct {
+        const char *path;
+        bool expect;
+    } maybe[] = {
+        {"/home/x/.ssh/cm-host", true},
+        {"/.ssh/cm-host", true},
+        {"/home/x/.ssh/cm-host.0123456789abcdef", true},
+        {"/home/x/.ssh/sockets/a", true},
+        {"/home/x/.ssh/agent.sock", false},
+        {"/home/x/.ssh/sockets/a/b", false},
+        {"/run/dbus/system_bus_socket", false},
+        {"/tmp/.X11-unix/X0", false},
+    };
+    for (size_t i = 0; i < sizeof maybe / sizeof maybe[0]; i++) {
+        const char *p = maybe[i].path;
+        char buf[108] = {0};
+        memcpy(buf, p, strlen(p));
+        check(pattern_set_may_match(&pending, p, strlen(p)) == maybe[i].expect, "tails", p,
+              maybe[i].expect ? "may" : "cannot");
+        check(pattern_set_may_match_max(&pending, buf, sizeof buf) == maybe[i].expect,
+              "tails, sockaddr", p, maybe[i].expect ? "may" : "cannot");
+    }
+}
+
 int main(void)
 {
     test_match();
+    test_set();
     test_tmp_suffix();
     test_parse();
     test_managed();
