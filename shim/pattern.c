@@ -382,7 +382,7 @@ static void sockaddr_words(const struct pattern_entry *e, uint64_t w[2])
 
 void pattern_set_build(struct pattern_set *set)
 {
-    unsigned char grp[PATTERN_SET_MAX];
+    unsigned char grp[PATTERN_SET_MAX] = {0};
     unsigned count[PATTERN_SET_MAX + 2] = {0};
     size_t shortest = 2 * WORD_BYTES; /* the shortest literal prefix, up to here */
     size_t shortest_all = WORD_BYTES; /* the same, tails included */
