@@ -52,10 +52,13 @@ static inline int classify_path_first(const struct pattern_filter *f, const char
     uint16_t c; /* 4-5 */
     memcpy(&a, path, sizeof a);
     memcpy(&c, path + sizeof a, sizeof c);
+    /* Where the family, the path's bytes 0-3 and 4-5 sit in the word. */
+    const unsigned fam_bits = sizeof(sa_family_t) * CHAR_BIT;
+    const unsigned c_bits = (sizeof(sa_family_t) + sizeof a) * CHAR_BIT;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t w = (uint64_t)AF_UNIX | (uint64_t)a << 16 | (uint64_t)c << 48;
+    uint64_t w = (uint64_t)AF_UNIX | (uint64_t)a << fam_bits | (uint64_t)c << c_bits;
 #else
-    uint64_t w = (uint64_t)AF_UNIX << 48 | (uint64_t)a << 16 | c;
+    uint64_t w = (uint64_t)AF_UNIX << c_bits | (uint64_t)a << (sizeof c * CHAR_BIT) | c;
 #endif
     return pattern_filter_first(f, w);
 }

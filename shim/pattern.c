@@ -449,7 +449,7 @@ static void build_filter(struct pattern_set *set, size_t shortest)
         size_t off = f->off[b];
         uint64_t w2 = off < e->nlit ? word_of(e->text + off, e->nlit - off) : 0;
         unsigned k = pattern_bucket2((w2 & f->mask2[b]) ^ (uint64_t)b * PATTERN_SALT);
-        f->bitmap2[k / 64] |= 1ULL << (k % 64);
+        f->bitmap2[k / PATTERN_WORD_BITS] |= 1ULL << (k % PATTERN_WORD_BITS);
     }
 }
 

@@ -53,6 +53,8 @@ size_t pattern_strip_tmp_suffix(const char *path, size_t len);
 /* Segments after the literal prefix whose literal start is kept as a word
  * (the first test of the rest of a path, before the full match). */
 #define PATTERN_HEADS 3
+/* Bits in a bitmap word. */
+#define PATTERN_WORD_BITS 64
 /* Buckets of the second words: four times as many (a path that shares the
  * first bytes of the patterns is the one to tell apart). */
 #define PATTERN_BUCKETS2 256
@@ -73,7 +75,7 @@ struct pattern_filter {
     uint64_t bitmap;   /* buckets of the patterns' first words */
     uint64_t key_mask; /* bytes that choose the bucket: the family and the
                           shortest literal prefix, 6 bytes at most */
-    uint64_t bitmap2[PATTERN_BUCKETS2 / 64]; /* buckets of their second
+    uint64_t bitmap2[PATTERN_BUCKETS2 / PATTERN_WORD_BITS]; /* buckets of their second
                                                 words, salted */
     unsigned char off[PATTERN_BUCKETS];  /* where the second word starts */
     uint64_t mask2[PATTERN_BUCKETS];     /* its bytes that count */
@@ -210,7 +212,7 @@ static inline bool pattern_filter_second(const struct pattern_filter *f, int b,
         return true; /* too near the end for a word: the full test */
     memcpy(&w2, path + off, sizeof w2);
     unsigned k = pattern_bucket2((w2 & f->mask2[b]) ^ (uint64_t)b * PATTERN_SALT);
-    return ((f->bitmap2[k / 64] >> (k % 64)) & 1) != 0;
+    return ((f->bitmap2[k / PATTERN_WORD_BITS] >> (k % PATTERN_WORD_BITS)) & 1) != 0;
 }
 
 /* The pass-through's test of an address the kernel accepted (LEN bytes at
