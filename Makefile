@@ -40,8 +40,9 @@ LIBFLAGS := -fPIC -fvisibility=hidden
 # RELRO without BIND_NOW, by measurement (README, Benchmarks): the library
 # is preloaded into every process, and binding its 65 libc imports at load
 # (-z now) cost each one 47,000 instructions and about 25 us, 2.7% of
-# /bin/true (1000 interleaved runs: 1.124x plain with -z now, 1.090x
-# without; an empty preloaded library alone is 1.080x). Lazily, an import is
+# /bin/true (three sets of 1000 interleaved runs: 1.12-1.14x plain with
+# -z now, 1.08-1.10x without; an empty preloaded library alone is 1.08x;
+# the target is 1.10x). Lazily, an import is
 # bound on its first call, and most never are in a process that manages no
 # path. What -z now would add is a read-only .got.plt; the library's own
 # pointers to the libc calls it wraps (real.c), which every wrapped call goes

@@ -103,14 +103,15 @@ int main(int argc, char **argv)
         (void)connect(fd, (struct sockaddr *)&sun, sizeof sun);
         close(fd);
     }
-    /* Read before any output: stdio's buffer is in the heap. */
-    static struct sum by[NPARTS];
-    if (verbose)
-        parts(by);
+    /* The totals first (what reading smaps line by line pulls in must not
+     * count), then the parts; both before any output (stdio's buffer). */
     long rss = field("/proc/self/status", "VmRSS");
     long pss = field("/proc/self/smaps_rollup", "Pss");
     long pc = field("/proc/self/smaps_rollup", "Private_Clean");
     long pd = field("/proc/self/smaps_rollup", "Private_Dirty");
+    static struct sum by[NPARTS];
+    if (verbose)
+        parts(by);
     printf("%ld %ld %ld\n", rss, pss, pc + pd);
     for (int i = 0; verbose && i < NPARTS; i++)
         printf("%s %ld %ld %ld\n", part_name[i], by[i].rss, by[i].pss, by[i].priv);

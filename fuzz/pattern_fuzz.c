@@ -66,14 +66,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         free(base);
     }
-    if (m && len >= 14) {
-        uint64_t w[2];
-        unsigned char sa[16];
+    if (m && len >= 6) {
+        uint64_t w;
+        unsigned char sa[sizeof w];
         const unsigned short family = 1; /* AF_UNIX */
         memcpy(sa, &family, sizeof family);
-        memcpy(sa + sizeof family, path, 14);
-        memcpy(w, sa, sizeof w);
-        if (!pattern_filter_words(&set.filter, w[0], w[1]))
+        memcpy(sa + sizeof family, path, sizeof w - sizeof family);
+        memcpy(&w, sa, sizeof w);
+        int b = pattern_filter_first(&set.filter, w);
+        if (b < 0 || !pattern_filter_second(&set.filter, b, path, len))
             abort();
     }
     /* classify.c skips the matcher when the literal prefix differs: sound

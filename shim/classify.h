@@ -39,29 +39,28 @@ static inline bool classify_sockaddr_may_be_managed(const struct pattern_filter 
     return addr != NULL && pattern_filter_sockaddr(f, addr, len);
 }
 
-/* The bytes of a path the filter reads (a sockaddr's first 16 bytes hold the
- * family and these). */
-#define CLASSIFY_FILTER_BYTES (2 * sizeof(uint64_t) - sizeof(sa_family_t))
+/* The bytes of a path the filter's first word holds (a sockaddr's first 8
+ * bytes: the family and these). */
+#define CLASSIFY_FIRST_BYTES (sizeof(uint64_t) - sizeof(sa_family_t))
 
-/* The same for PATH, a name of N bytes (at least CLASSIFY_FILTER_BYTES of
- * them read), as the path of a sockaddr_un. */
-static inline bool classify_path_may_be_managed(const struct pattern_filter *f,
-                                                const char *path, size_t n)
+/* The filter's first test for PATH, a name with at least
+ * CLASSIFY_FIRST_BYTES bytes, as the path of a sockaddr_un: its bucket, or
+ * -1 when it cannot be managed (pattern_filter_first). */
+static inline int classify_path_first(const struct pattern_filter *f, const char *path)
 {
-    uint64_t head, w2;
-
-    if (n < CLASSIFY_FILTER_BYTES)
-        return true; /* short: the full test decides */
-    /* As a sockaddr_un holds it: the family, then the path. */
-    memcpy(&head, path, sizeof head);
-    memcpy(&w2, path + sizeof head - sizeof(sa_family_t), sizeof w2);
+    uint32_t a; /* the path's bytes 0-3 */
+    uint16_t c; /* 4-5 */
+    memcpy(&a, path, sizeof a);
+    memcpy(&c, path + sizeof a, sizeof c);
+    /* Where the family, the path's bytes 0-3 and 4-5 sit in the word. */
+    const unsigned fam_bits = sizeof(sa_family_t) * CHAR_BIT;
+    const unsigned c_bits = (sizeof(sa_family_t) + sizeof a) * CHAR_BIT;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t w = (uint64_t)AF_UNIX | head << (sizeof(sa_family_t) * CHAR_BIT);
+    uint64_t w = (uint64_t)AF_UNIX | (uint64_t)a << fam_bits | (uint64_t)c << c_bits;
 #else
-    uint64_t w = (uint64_t)AF_UNIX << ((sizeof head - sizeof(sa_family_t)) * CHAR_BIT) |
-                 head >> (sizeof(sa_family_t) * CHAR_BIT);
+    uint64_t w = (uint64_t)AF_UNIX << c_bits | (uint64_t)a << (sizeof c * CHAR_BIT) | c;
 #endif
-    return pattern_filter_words(f, w, w2);
+    return pattern_filter_first(f, w);
 }
 
 /* The filesystem path of a Unix sockaddr, in place (parsed within LEN): its

@@ -82,6 +82,7 @@ __attribute__((format(printf, 1, 2))) static void config_warn(const char *fmt,
 /* STATE was seen as SEEN (not CONFIG_READY): take it for this process.
  * False while this process is at it (another thread, or a signal handler
  * that interrupted the caller that is): the caller passes through. */
+/* NOLINTNEXTLINE(readability-non-const-parameter): the compare-and-swap writes it */
 static bool claim(int *state, int seen)
 {
     int me = (int)getpid();

@@ -60,24 +60,40 @@ MUXFIX_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
     return repair_after_bind(fd, addr, len, ret);
 }
 
+/* link() of NEWPATH returned RET (0 or EEXIST) and the first test did not
+ * turn NEWPATH down: the rest, out of line (the pass-through keeps a small
+ * frame). */
+__attribute__((noinline)) static int link_checked(const char *oldpath,
+                                                  const char *newpath, int ret)
+{
+    const struct pattern_filter *f = config_filter();
+    /* Only a path that fits sun_path can be a control socket. */
+    size_t n = strnlen(newpath, MUXFIX_SUN_PATH_SIZE);
+    const struct muxfix_config *cfg = config_get_complete();
+    if (n == 0 || n == MUXFIX_SUN_PATH_SIZE)
+        return ret;
+    if (n >= CLASSIFY_FIRST_BYTES) {
+        int b = classify_path_first(f, newpath);
+        if (b < 0 || !pattern_filter_second(f, b, newpath, n))
+            return ret;
+    }
+    if (!(cfg != NULL ? classify_is_managed_n(cfg, newpath, n) : repair_wants_path(newpath, n)))
+        return ret;
+    return repair_after_link(oldpath, newpath, ret);
+}
+
 MUXFIX_EXPORT int link(const char *oldpath, const char *newpath)
 {
     int ret = real_link(oldpath, newpath);
     if (ret != 0 && errno != EEXIST)
         return ret;
-    /* The filter reads the first 14 bytes of a path as a sockaddr holds
-     * them: only a name that long is tested before its length is known. */
-    size_t head = strnlen(newpath, CLASSIFY_FILTER_BYTES);
-    if (__builtin_expect(head == CLASSIFY_FILTER_BYTES, 1) &&
-        __builtin_expect(!classify_path_may_be_managed(config_filter(), newpath, head), 1))
+    /* The filter's first word holds a name's first 6 bytes, as a sockaddr
+     * holds them: a name that long is tested before its length is known. */
+    if (__builtin_expect(strnlen(newpath, CLASSIFY_FIRST_BYTES) == CLASSIFY_FIRST_BYTES &&
+                             classify_path_first(config_filter(), newpath) < 0,
+                         1))
         return ret;
-    /* Only a path that fits sun_path can be a control socket. */
-    size_t n = strnlen(newpath, MUXFIX_SUN_PATH_SIZE);
-    const struct muxfix_config *cfg = config_get_complete();
-    if (n == 0 || n == MUXFIX_SUN_PATH_SIZE ||
-        !(cfg != NULL ? classify_is_managed_n(cfg, newpath, n) : repair_wants_path(newpath, n)))
-        return ret;
-    return repair_after_link(oldpath, newpath, ret);
+    return link_checked(oldpath, newpath, ret);
 }
 
 MUXFIX_EXPORT int unlink(const char *path)

@@ -217,7 +217,7 @@ _Static_assert(offsetof(struct sockaddr_un, sun_path) == SA_FAMILY_BYTES,
 #define NO_GROUP 0
 
 const struct pattern_filter pattern_filter_all = {
-    .bitmap = ~0ULL, .key_mask = 0, .bitmap2 = ~0ULL, .key_mask2 = 0};
+    .bitmap = ~0ULL, .bitmap2 = {~0ULL, ~0ULL, ~0ULL, ~0ULL}};
 
 /* A word whose first K (<= 8) bytes are all ones, in memory order. */
 static inline uint64_t byte_mask(size_t k)
@@ -368,23 +368,96 @@ static unsigned group_of(struct pattern_set *set, struct pattern_word pw)
     return g;
 }
 
-/* The filter's words of entry E: the family, then the first bytes of the
- * path (those of the literal prefix), as a sockaddr_un starts. */
-static void sockaddr_words(const struct pattern_entry *e, uint64_t w[2])
+/* The filter's first word of entry E: the family, then the first bytes of
+ * the path (those of the literal prefix, SA_PATH_BYTES at most), as a
+ * sockaddr_un starts. */
+static uint64_t sockaddr_word(const struct pattern_entry *e)
 {
-    unsigned char b[2 * WORD_BYTES] = {0};
+    unsigned char b[WORD_BYTES] = {0};
     sa_family_t family = AF_UNIX;
-    size_t k = e->nlit < sizeof b - SA_FAMILY_BYTES ? e->nlit : sizeof b - SA_FAMILY_BYTES;
+    uint64_t w;
     memcpy(b, &family, sizeof family);
-    memcpy(b + SA_FAMILY_BYTES, e->text, k);
-    memcpy(w, b, sizeof b);
+    memcpy(b + SA_FAMILY_BYTES, e->text, e->nlit < SA_PATH_BYTES ? e->nlit : SA_PATH_BYTES);
+    memcpy(&w, b, sizeof w);
+    return w;
+}
+
+/* Second words from here on at most: a path longer than this has told its
+ * patterns apart long before. */
+#define SECOND_OFF_MAX 64
+
+/* Where the second word of the filter's bucket B starts, and its mask:
+ * the offset past the first word at which the literal prefixes of the
+ * bucket's patterns (ENTRY[I] with WHICH[I] == B) are most often told apart,
+ * within the shortest of them. */
+static void choose_second(struct pattern_set *set, const unsigned char *which, unsigned b)
+{
+    size_t shortest = SIZE_MAX;
+    for (size_t i = 0; i < set->n; i++)
+        if (!set->entry[i].tail && which[i] == b && set->entry[i].nlit < shortest)
+            shortest = set->entry[i].nlit;
+    set->filter.off[b] = 0;
+    set->filter.mask2[b] = 0; /* no bytes to look at: every path passes */
+    unsigned best = 0;
+    for (size_t off = SA_PATH_BYTES; off < shortest && off <= SECOND_OFF_MAX; off++) {
+        uint64_t mask = byte_mask(shortest - off);
+        unsigned distinct = 0;
+        for (size_t i = 0; i < set->n; i++) {
+            const struct pattern_entry *e = &set->entry[i];
+            if (e->tail || which[i] != b)
+                continue;
+            uint64_t w = word_of(e->text + off, e->nlit - off) & mask;
+            bool seen = false;
+            for (size_t j = 0; j < i && !seen; j++) {
+                const struct pattern_entry *f = &set->entry[j];
+                seen = !f->tail && which[j] == b &&
+                       (word_of(f->text + off, f->nlit - off) & mask) == w;
+            }
+            distinct += !seen;
+        }
+        if (distinct > best) {
+            best = distinct;
+            set->filter.off[b] = (unsigned char)off;
+            set->filter.mask2[b] = mask;
+        }
+    }
+}
+
+/* The filter of the addresses SET's patterns (not tails) can match. */
+static void build_filter(struct pattern_set *set, size_t shortest)
+{
+    struct pattern_filter *f = &set->filter;
+    unsigned char which[PATTERN_SET_MAX] = {0};
+
+    memset(f, 0, sizeof *f);
+    f->key_mask = byte_mask(SA_FAMILY_BYTES + (shortest < SA_PATH_BYTES ? shortest : SA_PATH_BYTES));
+    for (size_t i = 0; i < set->n; i++) {
+        if (set->entry[i].tail)
+            continue;
+        unsigned b = pattern_bucket(sockaddr_word(&set->entry[i]) & f->key_mask);
+        which[i] = (unsigned char)b;
+        f->bitmap |= 1ULL << b;
+    }
+    for (unsigned b = 0; b < PATTERN_BUCKETS; b++)
+        if (((f->bitmap >> b) & 1) != 0)
+            choose_second(set, which, b);
+    for (size_t i = 0; i < set->n; i++) {
+        const struct pattern_entry *e = &set->entry[i];
+        if (e->tail)
+            continue;
+        unsigned b = which[i];
+        size_t off = f->off[b];
+        uint64_t w2 = off < e->nlit ? word_of(e->text + off, e->nlit - off) : 0;
+        unsigned k = pattern_bucket2((w2 & f->mask2[b]) ^ (uint64_t)b * PATTERN_SALT);
+        f->bitmap2[k / PATTERN_WORD_BITS] |= 1ULL << (k % PATTERN_WORD_BITS);
+    }
 }
 
 void pattern_set_build(struct pattern_set *set)
 {
-    unsigned char grp[PATTERN_SET_MAX];
+    unsigned char grp[PATTERN_SET_MAX] = {0};
     unsigned count[PATTERN_SET_MAX + 2] = {0};
-    size_t shortest = 2 * WORD_BYTES; /* the shortest literal prefix, up to here */
+    size_t shortest = WORD_BYTES;     /* the shortest literal prefix, up to here */
     size_t shortest_all = WORD_BYTES; /* the same, tails included */
 
     for (size_t i = 0; i < set->n; i++) {
@@ -395,11 +468,6 @@ void pattern_set_build(struct pattern_set *set)
             shortest_all = k;
     }
     set->key_mask = byte_mask(shortest_all);
-    set->filter.key_mask =
-        byte_mask(SA_FAMILY_BYTES + (shortest < SA_PATH_BYTES ? shortest : SA_PATH_BYTES));
-    set->filter.key_mask2 = byte_mask(shortest > SA_PATH_BYTES ? shortest - SA_PATH_BYTES : 0);
-    set->filter.bitmap = 0;
-    set->filter.bitmap2 = 0;
     set->ngroups = 0;
     set->nanchors = 0;
     memset(set->bucket, 0, sizeof set->bucket);
@@ -408,15 +476,10 @@ void pattern_set_build(struct pattern_set *set)
         /* A tail is grouped by its own first word: found from where it
          * would start in a path (tails_match_at). */
         grp[i] = (unsigned char)group_of(set, first_word(e));
-        if (e->tail) {
+        if (e->tail)
             add_anchor(set, e->anchor);
-            continue;
-        }
-        uint64_t sw[2];
-        sockaddr_words(e, sw);
-        set->filter.bitmap |= 1ULL << pattern_bucket(sw[0] & set->filter.key_mask);
-        set->filter.bitmap2 |= 1ULL << pattern_bucket(sw[1] & set->filter.key_mask2);
     }
+    build_filter(set, shortest);
     /* Counting sort: the entries of each group together. */
     for (size_t i = 0; i < set->n; i++)
         count[grp[i] + 1]++;
@@ -693,18 +756,18 @@ static bool tails_match(const struct pattern_set *set, const char *path, size_t 
     return false;
 }
 
-/* The filter's words for PATH (at least 14 bytes readable), as a
- * sockaddr_un holds it. */
-static void path_filter_words(const char *path, uint64_t *w, uint64_t *w2)
+/* Could PATH (N bytes readable, at least SA_PATH_BYTES) be managed under
+ * SET's filter, as the path of a sockaddr_un? */
+static bool path_filter(const struct pattern_set *set, const char *path, size_t n)
 {
-    uint64_t head;
-    memcpy(&head, path, sizeof head);
-    memcpy(w2, path + WORD_BYTES - SA_FAMILY_BYTES, sizeof *w2);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    *w = (uint64_t)AF_UNIX | head << (SA_FAMILY_BYTES * CHAR_BIT);
-#else
-    *w = (uint64_t)AF_UNIX << (SA_PATH_BYTES * CHAR_BIT) | head >> (SA_FAMILY_BYTES * CHAR_BIT);
-#endif
+    unsigned char b[WORD_BYTES];
+    sa_family_t family = AF_UNIX;
+    uint64_t w;
+    memcpy(b, &family, sizeof family);
+    memcpy(b + SA_FAMILY_BYTES, path, SA_PATH_BYTES);
+    memcpy(&w, b, sizeof w);
+    int k = pattern_filter_first(&set->filter, w);
+    return k >= 0 && pattern_filter_second(&set->filter, k, path, n);
 }
 
 bool pattern_set_may_match(const struct pattern_set *set, const char *path,
@@ -713,14 +776,8 @@ bool pattern_set_may_match(const struct pattern_set *set, const char *path,
     if (set->overflow)
         return true;
     /* The patterns first, behind the filter of the pass-through. */
-    uint64_t w, w2;
-    if (n >= 2 * WORD_BYTES - SA_FAMILY_BYTES) {
-        path_filter_words(path, &w, &w2);
-        if (pattern_filter_words(&set->filter, w, w2) && pattern_set_match(set, path, n))
-            return true;
-    } else if (pattern_set_match(set, path, n)) {
+    if ((n < SA_PATH_BYTES || path_filter(set, path, n)) && pattern_set_match(set, path, n))
         return true;
-    }
     /* The tails (entry_match tries ssh's temporary name too). */
     return set->nanchors != 0 && tails_match(set, path, n);
 }
@@ -728,12 +785,10 @@ bool pattern_set_may_match(const struct pattern_set *set, const char *path,
 bool pattern_set_may_match_max(const struct pattern_set *set, const char *path,
                                size_t max)
 {
-    if (set->overflow || max < 2 * WORD_BYTES - SA_FAMILY_BYTES ||
-        path[max - 1] != '\0' || set->nanchors == PATTERN_ANCHORS_ANY)
+    if (set->overflow || max < SA_PATH_BYTES || path[max - 1] != '\0' ||
+        set->nanchors == PATTERN_ANCHORS_ANY)
         return pattern_set_may_match(set, path, strnlen(path, max));
-    uint64_t w, w2;
-    path_filter_words(path, &w, &w2);
-    if (pattern_filter_words(&set->filter, w, w2) && pattern_set_match_max(set, path, max))
+    if (path_filter(set, path, max) && pattern_set_match_max(set, path, max))
         return true;
     /* A tail can start only at a '/' followed by its anchor. */
     size_t n = strlen(path); /* a NUL ends it within MAX (checked above) */

@@ -53,23 +53,32 @@ size_t pattern_strip_tmp_suffix(const char *path, size_t len);
 /* Segments after the literal prefix whose literal start is kept as a word
  * (the first test of the rest of a path, before the full match). */
 #define PATTERN_HEADS 3
+/* Bits in a bitmap word. */
+#define PATTERN_WORD_BITS 64
+/* Buckets of the second words: four times as many (a path that shares the
+ * first bytes of the patterns is the one to tell apart). */
+#define PATTERN_BUCKETS2 256
 /* Buckets of the first words (a bit each in a 64-bit bitmap). */
 #define PATTERN_BUCKETS 64
 
-/* The pass-through's test: four words. It looks at the first 16 bytes of a
- * sockaddr as the kernel got it: the family and, for AF_UNIX, the first 14
- * bytes of the path. An address can be managed only if its first word
- * (family and 6 path bytes) under KEY_MASK falls in a bucket of BITMAP, and
- * its second word (path bytes 6 to 13) under KEY_MASK2 in one of BITMAP2:
- * a Unix path outside every pattern's first bytes is out after one test, a
- * path that shares "~/.ssh/" with the patterns after the second. The full
- * test (pattern_set_*) decides the rest. */
+/* The pass-through's test. It looks at a sockaddr as the kernel got it.
+ * First word: the family and, for AF_UNIX, the first 6 bytes of the path;
+ * it can be managed only if that word, under KEY_MASK, falls in a bucket of
+ * BITMAP. Second word: 8 path bytes from OFF[b] on, where b is that bucket,
+ * under MASK2[b]: OFF[b] is where the patterns of bucket b tell each other
+ * apart best (right after "~/" for the default ones, whatever the length of
+ * the home directory), and the word, salted with b, must fall in a bucket
+ * of BITMAP2. A Unix path outside every pattern's first bytes is out after
+ * the first test, a path that shares "~/.ssh/" with them after the second.
+ * The full test (pattern_set_*) decides the rest. */
 struct pattern_filter {
-    uint64_t bitmap;    /* buckets of the patterns' first words */
-    uint64_t key_mask;  /* bytes that choose the bucket: the family and the
-                           shortest literal prefix, 6 bytes at most */
-    uint64_t bitmap2;   /* buckets of their second words */
-    uint64_t key_mask2; /* the bytes of the shortest literal prefix past 6 */
+    uint64_t bitmap;   /* buckets of the patterns' first words */
+    uint64_t key_mask; /* bytes that choose the bucket: the family and the
+                          shortest literal prefix, 6 bytes at most */
+    uint64_t bitmap2[PATTERN_BUCKETS2 / PATTERN_WORD_BITS]; /* buckets of their second
+                                                words, salted */
+    unsigned char off[PATTERN_BUCKETS];  /* where the second word starts */
+    uint64_t mask2[PATTERN_BUCKETS];     /* its bytes that count */
 };
 
 /* A filter every Unix address passes (before the configuration is read, and
@@ -169,30 +178,57 @@ static inline unsigned pattern_bucket(uint64_t key)
     return (unsigned)((key * PATTERN_BUCKET_MUL) >> PATTERN_BUCKET_SHIFT);
 }
 
-/* Could a sockaddr whose first 16 bytes are W and W2 be managed under F?
- * Other families are out at once (their port or address would fall in any
- * bucket). */
-static inline bool pattern_filter_words(const struct pattern_filter *f,
-                                        uint64_t w, uint64_t w2)
+/* The same over PATTERN_BUCKETS2 (the top 8 bits). */
+#define PATTERN_BUCKET2_SHIFT 56
+
+static inline unsigned pattern_bucket2(uint64_t key)
+{
+    return (unsigned)((key * PATTERN_BUCKET_MUL) >> PATTERN_BUCKET2_SHIFT);
+}
+
+/* Salts the second word with the first word's bucket: two buckets' second
+ * words do not share a bit of BITMAP2 by being equal. */
+#define PATTERN_SALT 0x100000001B3ULL
+
+/* The bucket of a sockaddr whose first 8 bytes are W, when it may be
+ * managed under F; -1 when it cannot (another family, or no pattern starts
+ * with those bytes). */
+static inline int pattern_filter_first(const struct pattern_filter *f, uint64_t w)
 {
     sa_family_t family;
     memcpy(&family, &w, sizeof family);
-    return family == AF_UNIX &&
-           ((f->bitmap >> pattern_bucket(w & f->key_mask)) & 1) != 0 &&
-           ((f->bitmap2 >> pattern_bucket(w2 & f->key_mask2)) & 1) != 0;
+    unsigned b = pattern_bucket(w & f->key_mask);
+    return family == AF_UNIX && ((f->bitmap >> b) & 1) != 0 ? (int)b : -1;
+}
+
+/* The second test, for a path in bucket B (pattern_filter_first) with N
+ * bytes readable at PATH: false when it cannot be managed. */
+static inline bool pattern_filter_second(const struct pattern_filter *f, int b,
+                                         const char *path, size_t n)
+{
+    uint64_t w2;
+    size_t off = f->off[b];
+    if (__builtin_expect(off + sizeof w2 > n, 0))
+        return true; /* too near the end for a word: the full test */
+    memcpy(&w2, path + off, sizeof w2);
+    unsigned k = pattern_bucket2((w2 & f->mask2[b]) ^ (uint64_t)b * PATTERN_SALT);
+    return ((f->bitmap2[k / PATTERN_WORD_BITS] >> (k % PATTERN_WORD_BITS)) & 1) != 0;
 }
 
 /* The pass-through's test of an address the kernel accepted (LEN bytes at
- * ADDR): false when it cannot be a managed path under F. No call, no copy:
- * an address too short for the words goes on to the full test. */
+ * ADDR, the path from its third byte on): false when it cannot be a managed
+ * path under F. No call, no copy: an address too short for a word goes on
+ * to the full test. */
 static inline bool pattern_filter_sockaddr(const struct pattern_filter *f,
                                            const void *addr, size_t len)
 {
-    uint64_t w[2];
+    uint64_t w;
     if (__builtin_expect(len < sizeof w, 0))
         return true;
-    memcpy(w, addr, sizeof w);
-    return pattern_filter_words(f, w[0], w[1]);
+    memcpy(&w, addr, sizeof w);
+    int b = pattern_filter_first(f, w);
+    return b >= 0 && pattern_filter_second(f, b, (const char *)addr + sizeof(sa_family_t),
+                                           len - sizeof(sa_family_t));
 }
 
 #endif
