@@ -29,6 +29,9 @@
  * for tens of milliseconds (README, "Many ssh at once"). */
 #define SLOT_PAUSE_MIN_MS 10
 #define SLOT_PAUSE_MAX_MS 250
+/* Knuth's multiplicative hash constant: spreads consecutive pids over the
+ * pause's range. */
+#define JITTER_MIX 2654435761U
 /* Enough of a reply to judge the answer to a session request: a refusal is
  * 44 bytes. */
 #define ANSWER_PEEK_MAX 64
@@ -300,7 +303,7 @@ static bool replay(int fd)
  * DEADLINE. */
 static void slot_pause(long *pause, long deadline)
 {
-    unsigned seed = (unsigned)getpid() * 2654435761U ^
+    unsigned seed = (unsigned)getpid() * JITTER_MIX ^
                     (unsigned)util_now_ms() ^ (unsigned)followed.slot_retries;
     long ms = *pause / 2 + (long)(seed % (unsigned)(*pause / 2 + 1));
     long left = deadline - util_now_ms();

@@ -133,47 +133,53 @@ static bool peer_hung_up(int fd)
     return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP)) != 0;
 }
 
+/* Look once at what FD holds: MUXIO_PEEK_WHOLE, CLOSED or ERROR, or
+ * MUXIO_PEEK_TIMEOUT for "not whole yet" (*GOT says how much is there). */
+static enum muxio_peek peek_once(int fd, unsigned char *buf, size_t cap,
+                                 size_t *got)
+{
+    ssize_t n = recv(fd, buf, cap, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno == ECONNRESET))
+        return MUXIO_PEEK_CLOSED;
+    if (n < 0)
+        return errno == EAGAIN || errno == EINTR ? MUXIO_PEEK_TIMEOUT
+                                                 : MUXIO_PEEK_ERROR;
+    *got = (size_t)n;
+    long avail = bytes_waiting(fd);
+    bool whole = *got >= MUXREC_LEN_SIZE && avail >= MUXREC_LEN_SIZE &&
+                 (size_t)avail - MUXREC_LEN_SIZE >= (size_t)muxrec_be32(buf);
+    return whole ? MUXIO_PEEK_WHOLE : MUXIO_PEEK_TIMEOUT;
+}
+
 enum muxio_peek muxio_peek_packet(int fd, unsigned char *buf, size_t cap,
                                   size_t *got, long deadline)
 {
     int saved = errno;
-    bool pieces = false;
+    enum muxio_peek res = MUXIO_PEEK_TIMEOUT;
 
     *got = 0;
     for (;;) {
-        if (pieces) {
+        if (*got > 0) {
             util_pause_ms(PEEK_PIECES_PAUSE_MS);
             /* The rest of a packet never comes once the master hung up. */
             if (peer_hung_up(fd)) {
-                errno = saved;
-                return MUXIO_PEEK_CLOSED;
+                res = MUXIO_PEEK_CLOSED;
+                break;
             }
+        } else {
+            int rc = await_readable(fd, deadline);
+            if (rc < 0)
+                return MUXIO_PEEK_ERROR;
+            if (rc == 0)
+                break;
         }
-        int rc = pieces ? 1 : await_readable(fd, deadline);
-        if (rc < 0)
-            return MUXIO_PEEK_ERROR;
-        if (rc == 0) {
-            errno = saved;
-            return MUXIO_PEEK_TIMEOUT;
-        }
-        ssize_t n = recv(fd, buf, cap, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno == ECONNRESET)) {
-            errno = saved;
-            return MUXIO_PEEK_CLOSED;
-        }
-        if (n < 0 && errno != EAGAIN && errno != EINTR)
-            return MUXIO_PEEK_ERROR;
-        long avail = n > 0 ? bytes_waiting(fd) : 0;
-        *got = n > 0 ? (size_t)n : 0;
-        if (*got >= MUXREC_LEN_SIZE && avail >= MUXREC_LEN_SIZE &&
-            (size_t)avail - MUXREC_LEN_SIZE >= (size_t)muxrec_be32(buf)) {
-            errno = saved;
-            return MUXIO_PEEK_WHOLE;
-        }
-        pieces = n > 0;
-        if (deadline >= 0 && util_now_ms() >= deadline) {
-            errno = saved;
-            return MUXIO_PEEK_TIMEOUT;
-        }
+        res = peek_once(fd, buf, cap, got);
+        if (res == MUXIO_PEEK_ERROR)
+            return res;
+        if (res != MUXIO_PEEK_TIMEOUT ||
+            (deadline >= 0 && util_now_ms() >= deadline))
+            break;
     }
+    errno = saved;
+    return res;
 }
