@@ -142,7 +142,7 @@ snapshot() {
 	# The command of the package finds the library in the multiarch directory.
 	run mf_as_user /usr/bin/muxfix env
 	assert_status 0
-	assert_equal "export LD_PRELOAD='/usr/lib/$MULTIARCH/muxfix/libmuxfix.so'" "$output"
+	assert_equal "export LD_PRELOAD='/usr/lib/$MULTIARCH/muxfix/libmuxfix.so'" "$(grep '^export LD_PRELOAD=' <<<"$output")"
 
 	# muxfix ssh: the ControlPath from ssh -G is managed; the stale socket
 	# goes, no message.

@@ -218,9 +218,12 @@ eleventh() { # RUNNER [N=V...]: one more command through $T/cm
 }
 
 @test "MUXFIX_SLOT_WAIT_MS: a bad value is reported in one line and the default used" {
-	run mf_mux MUXFIX_SLOT_WAIT_MS=soon true
+	# The configuration is read on the first Unix-socket call the library
+	# looks at (config.h): one connect.
+	run mf_mux MUXFIX_SLOT_WAIT_MS=soon "$MF_BIN/connect_steps" "$T/go" /nonexistent/muxfix
 	assert_status 0
-	assert_equal "muxfix: ignoring MUXFIX_SLOT_WAIT_MS='soon' (not a number of milliseconds up to 600000); using 5000" "$output"
+	assert_equal "muxfix: ignoring MUXFIX_SLOT_WAIT_MS='soon' (not a number of milliseconds up to 600000); using 5000
+1 ENOENT" "$output"
 }
 
 # ---- ansible ----

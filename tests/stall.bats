@@ -196,7 +196,10 @@ stopping_master() {
 }
 
 @test "MUXFIX_REPLY_TIMEOUT_MS: a bad value is reported in one line and the default used" {
-	run mf_mux MUXFIX_REPLY_TIMEOUT_MS=-1 true
+	# The configuration is read on the first Unix-socket call the library
+	# looks at (config.h): one connect.
+	run mf_mux MUXFIX_REPLY_TIMEOUT_MS=-1 "$MF_BIN/connect_steps" "$T/go" /nonexistent/muxfix
 	assert_status 0
-	assert_equal "muxfix: ignoring MUXFIX_REPLY_TIMEOUT_MS='-1' (not a number of milliseconds up to 600000); using 10000" "$output"
+	assert_equal "muxfix: ignoring MUXFIX_REPLY_TIMEOUT_MS='-1' (not a number of milliseconds up to 600000); using 10000
+1 ENOENT" "$output"
 }
