@@ -2,6 +2,7 @@
 #include "repair.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "classify.h"
@@ -9,23 +10,58 @@
 #include "crowd.h"
 #include "follow.h"
 #include "hello.h"
+#include "learn.h"
 #include "log.h"
 #include "publish.h"
 #include "real.h"
 #include "reap.h"
 #include "sock.h"
+#include "sshopts.h"
 #include "trust.h"
 #include "util.h"
 
-/* The managed path of ADDR, into PATH; NULL config when not managed. */
-static const struct muxfix_config *managed(const struct sockaddr *addr,
-                                           socklen_t len, char *path)
+/* The configuration, and the filesystem path of ADDR into PATH; NULL when
+ * the library is off or ADDR names no file. */
+static const struct muxfix_config *unix_path(const struct sockaddr *addr,
+                                             socklen_t len, char *path)
 {
     const struct muxfix_config *cfg = config_get();
-    if (cfg == NULL || cfg->disabled || !classify_sockaddr_path(addr, len, path) ||
-        !classify_path_is_managed(cfg, path))
+    if (cfg == NULL || cfg->disabled || !classify_sockaddr_path(addr, len, path))
         return NULL;
     return cfg;
+}
+
+/* Managed: it matches a pattern, or it is ssh's ControlPath learnt in this
+ * process (learn.h). */
+static bool is_managed(const struct muxfix_config *cfg, const char *path)
+{
+    return classify_path_is_managed(cfg, path) || learn_is_learnt(path);
+}
+
+/* MUXFIX_VERBOSE=2: say why a connect is looked at, so that a user can see
+ * a path is managed on a healthy connection too. */
+static void log_classified(const struct muxfix_config *cfg, const char *path,
+                           int ret, int err)
+{
+    if (cfg->verbose < MUXFIX_LOG_DECISION)
+        return;
+    log_msg(MUXFIX_LOG_DECISION, "connect(%s): %s; managed (%s)", path,
+            ret == 0 ? "connected" : strerror(err),
+            classify_path_is_managed(cfg, path)
+                ? (getenv("MUXFIX_PATH") != NULL ? "matches MUXFIX_PATH"
+                                                 : "matches a default pattern")
+                : "ssh's ControlPath, learnt in this process");
+}
+
+/* An ssh's control command (-O) whose master does not answer: the command
+ * fails with a timeout (ssh: "Control socket connect(P): Connection timed
+ * out", exit 255). Plain ssh 9.4+ with ConnectTimeout instead falls through
+ * to a login and runs a shell on its stdin; before 9.4 it hangs. Anything
+ * else gets "refused": ssh goes on directly, and with ControlMaster=auto it
+ * unlinks the silent master's socket and becomes the master itself. */
+static int wedged_errno(void)
+{
+    return sshopts_is_control_command() ? ETIMEDOUT : ECONNREFUSED;
 }
 
 /* A master that closes on us before its hello is going away; a new one (or
@@ -61,10 +97,11 @@ static int connect_again(const struct muxfix_config *cfg, int fd,
 }
 
 /* The connect of FD to the managed PATH returned RET: repair what can be,
- * and check the master says hello. */
+ * and check the master says hello. *FOLLOW is cleared when FD was left for
+ * ssh to find the master silent itself (HELLO_LEFT_TO_SSH). */
 static int connect_managed(const struct muxfix_config *cfg, int fd,
                            const struct sockaddr *addr, socklen_t len,
-                           const char *path, int ret)
+                           const char *path, int ret, bool *follow)
 {
     bool was_wedged = false;
     for (int round = 0;; round++) {
@@ -84,16 +121,22 @@ static int connect_managed(const struct muxfix_config *cfg, int fd,
         switch (hello_check(cfg, fd, path)) {
         case HELLO_OK:
             return 0;
+        case HELLO_LEFT_TO_SSH:
+            *follow = false;
+            return 0;
         case HELLO_WEDGED:
             if (was_wedged) {
-                errno = ECONNREFUSED;
+                errno = wedged_errno();
                 return -1;
             }
             was_wedged = true;
             /* Every client of a stopped master times out at once; let one
              * replace it and the others attach to the replacement. */
-            if (crowd_wedged(cfg, fd, addr, len, path) != 0)
+            if (crowd_wedged(cfg, fd, addr, len, path) != 0) {
+                if (errno == ECONNREFUSED)
+                    errno = wedged_errno();
                 return -1;
+            }
             continue;
         case HELLO_CLOSED:
             break;
@@ -115,12 +158,19 @@ static int connect_checked(int fd, const struct sockaddr *addr, socklen_t len,
 {
     int saved = errno;
     char path[MUXFIX_SOCK_PATH_BUF];
-    const struct muxfix_config *cfg = managed(addr, len, path);
+    const struct muxfix_config *cfg = unix_path(addr, len, path);
 
+    /* A refused or absent path may be ssh's own ControlPath: learnt only
+     * then, never on a healthy connect (learn.h). */
+    if (cfg != NULL && !is_managed(cfg, path) &&
+        (ret == 0 || !learn_from_connect(cfg, fd, path)))
+        cfg = NULL;
     errno = saved;
     if (cfg == NULL)
         return unmanaged;
-    ret = connect_managed(cfg, fd, addr, len, path, ret);
+    log_classified(cfg, path, ret, saved);
+    errno = saved;
+    ret = connect_managed(cfg, fd, addr, len, path, ret, &follow);
     if (ret == 0 && follow) {
         follow_start(fd, addr, len, path, repair_reconnect);
         errno = saved;
@@ -147,7 +197,9 @@ int repair_after_bind(int fd, const struct sockaddr *addr, socklen_t len,
     char path[MUXFIX_SOCK_PATH_BUF];
     bool retry = false;
 
-    if (managed(addr, len, path) == NULL) {
+    const struct muxfix_config *cfg = unix_path(addr, len, path);
+    if (cfg == NULL ||
+        (!is_managed(cfg, path) && !learn_from_publish(cfg, NULL, path))) {
         errno = saved;
         return ret;
     }
@@ -173,7 +225,8 @@ int repair_after_link(const char *oldpath, const char *newpath, int ret)
     /* Only a path that fits sun_path can be a control socket. */
     if (cfg == NULL || cfg->disabled ||
         strnlen(newpath, MUXFIX_SUN_PATH_SIZE) >= MUXFIX_SUN_PATH_SIZE ||
-        !classify_path_is_managed(cfg, newpath)) {
+        (!is_managed(cfg, newpath) &&
+         !learn_from_publish(cfg, oldpath, newpath))) {
         errno = saved;
         return ret;
     }
