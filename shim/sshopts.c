@@ -30,12 +30,13 @@
 #define CONNECT_TIMEOUT_MAX_S (INT_MAX / 1000)
 
 enum { UNREAD, READING, READY, FAILED };
+/* The two sources, each with its state. */
+enum source { CMDLINE, EFFECTIVE, NSOURCES };
 
 /* Shared state (state.h): claimed by the first caller, published once. */
 static struct sshopts_cmdline cmdline;
-static int cmdline_state = UNREAD;
 static struct sshopts_effective effective;
-static int effective_state = UNREAD;
+static int state[NSOURCES]; /* UNREAD (0) at first */
 
 /* ssh's getopt string (ssh.c): letters followed by ':' take an argument. */
 static const char ssh_optstring[] =
@@ -47,18 +48,23 @@ bool sshopts_is_ssh(void)
     return strcmp(program_invocation_short_name, "ssh") == 0;
 }
 
-/* Claim STATE for reading (true), or say what it is now. */
-static bool claim(int *state, int *now)
+/* Claim SRC for reading (true), or say in *NOW what its state is. */
+static bool claim(enum source src, int *now)
 {
     int expected = UNREAD;
-    *now = __atomic_load_n(state, __ATOMIC_ACQUIRE);
+    *now = __atomic_load_n(&state[src], __ATOMIC_ACQUIRE);
     if (*now != UNREAD)
         return false;
-    if (__atomic_compare_exchange_n(state, &expected, READING, false,
+    if (__atomic_compare_exchange_n(&state[src], &expected, READING, false,
                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return true;
     *now = expected;
     return false;
+}
+
+static void publish(enum source src, bool ok)
+{
+    __atomic_store_n(&state[src], ok ? READY : FAILED, __ATOMIC_RELEASE);
 }
 
 static int read_cmdline(char *buf, size_t size, char **argv)
@@ -172,7 +178,7 @@ const struct sshopts_cmdline *sshopts_cmdline(void)
     int now;
     if (!sshopts_is_ssh())
         return NULL;
-    if (!claim(&cmdline_state, &now))
+    if (!claim(CMDLINE, &now))
         return now == READY ? &cmdline : NULL;
 
     int saved = errno;
@@ -181,8 +187,7 @@ const struct sshopts_cmdline *sshopts_cmdline(void)
     int argc = read_cmdline(buf, sizeof buf, argv);
     if (argc >= 1)
         parse_cmdline(&cmdline, argc, argv);
-    __atomic_store_n(&cmdline_state, argc >= 1 ? READY : FAILED,
-                     __ATOMIC_RELEASE);
+    publish(CMDLINE, argc >= 1);
     errno = saved;
     return argc >= 1 ? &cmdline : NULL;
 }
@@ -283,7 +288,7 @@ const struct sshopts_effective *sshopts_effective(void)
     int now;
     if (!sshopts_is_ssh())
         return NULL;
-    if (!claim(&effective_state, &now))
+    if (!claim(EFFECTIVE, &now))
         return now == READY ? &effective : NULL;
 
     int saved = errno;
@@ -302,7 +307,7 @@ const struct sshopts_effective *sshopts_effective(void)
                 effective.controlpath[0] != '\0' ? effective.controlpath : "none",
                 effective.connect_timeout_s);
     }
-    __atomic_store_n(&effective_state, ok ? READY : FAILED, __ATOMIC_RELEASE);
+    publish(EFFECTIVE, ok);
     errno = saved;
     return ok ? &effective : NULL;
 }

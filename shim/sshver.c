@@ -3,6 +3,7 @@
 
 #include <elf.h>
 #include <link.h>
+#include <stdint.h>
 #include <string.h>
 
 /* OpenSSH 9.4 added the ConnectTimeout to the hello (release notes, mux.c). */
@@ -67,7 +68,10 @@ static int scan_main_program(struct dl_phdr_info *info, size_t size, void *data)
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W) != 0)
             continue;
-        const char *start = (const char *)(info->dlpi_addr + ph->p_vaddr);
+        /* The loader gives the segment's address as an integer. */
+        uintptr_t addr = (uintptr_t)info->dlpi_addr + (uintptr_t)ph->p_vaddr;
+        const char *start;
+        memcpy(&start, &addr, sizeof start);
         *found = scan(start, start + ph->p_filesz);
     }
     return 1; /* stop after the main program */
