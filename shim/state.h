@@ -18,7 +18,7 @@
  * Async-signal-safety is promised for the pass-through path only: an
  * interposed call that repairs nothing (interpose.c, classify.c,
  * pattern.c, real.c, the follow_wants() check). The repair path formats
- * log lines, may spawn `ssh -G` (intent.c) and sleeps while it waits; it
+ * log lines, may spawn `ssh -G` (sshopts.c) and sleeps while it waits; it
  * is safe after fork and in threads, but a repair started from a signal
  * handler that interrupted the same process's own repair passes through
  * (config and the claims above), it does not wait. */
