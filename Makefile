@@ -5,6 +5,12 @@
 #                      on 127.0.0.1; ends with "N passed, N failed, N skipped"
 #   make test-clean-users   remove the test users the suite creates as root
 #   make test SANITIZE=1   the same with an ASan+UBSan build (build/sanitize)
+#   make test MUXFIX_TEST_SSH=... MUXFIX_TEST_SCP=... MUXFIX_TEST_SFTP=...
+#             MUXFIX_TEST_SSHD=...   the same against another OpenSSH
+#   make test-matrix   the files about ssh's behaviour on every OpenSSH in
+#                      ../shared/vendor (built once into build/openssh/)
+#   make test-upstream OpenSSH 10.5p1's own multiplexing regress tests,
+#                      plainly and with the library preloaded
 #   make valgrind      the C test programs under valgrind memcheck
 #   make demo          plain ssh failing, then the same command repaired
 #   make lint          cppcheck and clang-tidy (.clang-tidy); fails on findings
@@ -172,6 +178,16 @@ test-clean-users:
 
 valgrind: all
 	MUXFIX_TEST_BUILD="$(CURDIR)/$(BUILD)" scripts/valgrind-check
+
+# Other OpenSSH versions: each built once from ../shared/vendor into
+# build/openssh/VERSION (scripts/openssh-build); a missing vendor directory
+# skips them with one line. MATRIX_VERSIONS, MATRIX_TESTS: scripts/test-matrix.
+.PHONY: test-matrix test-upstream
+test-matrix: all
+	scripts/test-matrix
+
+test-upstream: all
+	MUXFIX_TEST_BUILD="$(CURDIR)/$(BUILD)" scripts/test-upstream
 
 demo: all
 	MUXFIX_TEST_BUILD="$(CURDIR)/$(BUILD)" scripts/demo

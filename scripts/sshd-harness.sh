@@ -28,13 +28,25 @@
 # MF_OTHER MF_OTHER_UID MF_OTHER_GID (root only: a second unprivileged user,
 # muxfixother; empty when the suite runs as a normal user)
 # MF_PORT MF_SSHD_PID MF_SSH_CONFIG MF_SSH (the "ssh -F ..." command line,
-# for rsync -e / GIT_SSH_COMMAND) MF_PRELOAD MF_MKSOCK MF_REPO.
+# for rsync -e / GIT_SSH_COMMAND) MF_PRELOAD MF_MKSOCK MF_REPO
+# MF_SSH_BIN MF_SCP_BIN MF_SFTP_BIN MF_SSHD_BIN (the programs under test)
+# MF_SSH_VERSION MF_SSHD_VERSION (e.g. 10.5p1, 9.2p1) MF_USER_PATH (the PATH
+# every command of the test users gets: MF_TMP/sshbin first, where ssh, scp
+# and sftp are the ones under test, so rsync, git, muxfix-ssh and the
+# tests' own "ssh" all run them).
 #
 # Inputs: MUXFIX_TEST_BUILD (the build directory, default <repo>/build;
 # its library and test programs are copied to MF_BIN=$MF_TMP/bin),
 # MUXFIX_TEST_LIB (default $MF_BIN/libmuxfix.so),
 # MUXFIX_TEST_PRELOAD_EXTRA (prepended to LD_PRELOAD, e.g. libasan),
 # MF_SSHD_EXTRA_CONFIG (extra sshd_config lines, e.g. "MaxSessions 64").
+# The OpenSSH under test, one variable each (default: the system's):
+# MUXFIX_TEST_SSH (/usr/bin/ssh), MUXFIX_TEST_SCP (/usr/bin/scp),
+# MUXFIX_TEST_SFTP (/usr/bin/sftp), MUXFIX_TEST_SSHD (/usr/sbin/sshd).
+# `make test-matrix` points them at each version in build/openssh/.
+#
+# mf_ssh_at_least X.Y: the ssh under test is OpenSSH X.Y or newer (tests
+# that differ by version say so with it).
 
 MF_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export MF_REPO
@@ -52,7 +64,7 @@ _mf_die() {
 _mf_user_argv() {
 	local user=${_MF_AS_USER:-$MF_USER} uid=${_MF_AS_UID:-$MF_UID}
 	local gid=${_MF_AS_GID:-$MF_GID} home=${_MF_AS_HOME:-$MF_HOME}
-	local -a envs=(PATH=/usr/local/bin:/usr/bin:/bin "HOME=$home"
+	local -a envs=("PATH=$MF_USER_PATH" "HOME=$home"
 		"USER=$user" "LOGNAME=$user")
 	while [[ $# -gt 0 && $1 =~ $_MF_ASSIGN_RE ]]; do
 		envs+=("$1")
@@ -195,6 +207,49 @@ _mf_write_sshd_config() {
 	EOF
 }
 
+# "OpenSSH_10.5p1, without OpenSSL" -> 10.5p1
+_mf_openssh_version() {
+	local v
+	v=$("$1" -V 2>&1 </dev/null | head -n 1)
+	v=${v#OpenSSH_}
+	printf '%s\n' "${v%%[ ,]*}"
+}
+
+# The programs under test (MUXFIX_TEST_SSH ...), reachable by the test user,
+# and the PATH that puts them first.
+_mf_openssh_under_test() {
+	local name var bin
+	MF_SSH_BIN=${MUXFIX_TEST_SSH:-/usr/bin/ssh}
+	MF_SCP_BIN=${MUXFIX_TEST_SCP:-/usr/bin/scp}
+	MF_SFTP_BIN=${MUXFIX_TEST_SFTP:-/usr/bin/sftp}
+	MF_SSHD_BIN=${MUXFIX_TEST_SSHD:-/usr/sbin/sshd}
+	mkdir -m 0755 "$MF_TMP/sshbin" || return 1
+	for name in ssh scp sftp; do
+		var=MF_${name^^}_BIN
+		bin=${!var}
+		[[ $bin == /* && -x $bin ]] || { _mf_die "$var=$bin: not an absolute path to a program"; return 1; }
+		ln -s "$bin" "$MF_TMP/sshbin/$name" || return 1
+	done
+	[[ $MF_SSHD_BIN == /* && -x $MF_SSHD_BIN ]] ||
+		{ _mf_die "MF_SSHD_BIN=$MF_SSHD_BIN: not an absolute path to a program"; return 1; }
+	MF_USER_PATH="$MF_TMP/sshbin:/usr/local/bin:/usr/bin:/bin"
+	export MF_SSH_BIN MF_SCP_BIN MF_SFTP_BIN MF_SSHD_BIN MF_USER_PATH
+	if ! mf_as_user "$MF_SSH_BIN" -V 2>/dev/null; then
+		_mf_die "$MF_USER cannot run $MF_SSH_BIN (a directory on its path is not searchable by others?)"
+		return 1
+	fi
+	MF_SSH_VERSION=$(_mf_openssh_version "$MF_SSH_BIN")
+	MF_SSHD_VERSION=$(_mf_openssh_version "$MF_SSHD_BIN")
+	export MF_SSH_VERSION MF_SSHD_VERSION
+}
+
+# mf_ssh_at_least X.Y: the ssh under test is X.Y or newer.
+mf_ssh_at_least() {
+	local want_major=${1%%.*} want_minor=${1#*.} v=${MF_SSH_VERSION%%p*}
+	local major=${v%%.*} minor=${v#*.}
+	((major > want_major || (major == want_major && minor >= want_minor)))
+}
+
 mf_harness_start() {
 	local try f
 	MF_TMP=$(mktemp -d /tmp/muxfix-test.XXXXXX) || return 1
@@ -238,6 +293,8 @@ mf_harness_start() {
 	MF_PRELOAD="${MUXFIX_TEST_PRELOAD_EXTRA:+$MUXFIX_TEST_PRELOAD_EXTRA }${MUXFIX_TEST_LIB:-$MF_BIN/libmuxfix.so}"
 	export MF_USER MF_HOME MF_UID MF_GID MF_MKSOCK MF_PRELOAD MF_BIN
 
+	_mf_openssh_under_test || return 1
+
 	# A preload the test user cannot read is silently ignored by ld.so.
 	for f in $MF_PRELOAD; do
 		if [[ -e $f ]] && ! mf_as_user test -r "$f"; then
@@ -259,7 +316,7 @@ mf_harness_start() {
 		MF_PORT=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
 		_mf_write_sshd_config
 		: >"$MF_TMP/sshd.log"
-		/usr/sbin/sshd -D -e -f "$MF_TMP/sshd_config" \
+		"$MF_SSHD_BIN" -D -e -f "$MF_TMP/sshd_config" \
 			</dev/null >>"$MF_TMP/sshd.log" 2>&1 3>&- &
 		MF_SSHD_PID=$!
 		disown "$MF_SSHD_PID" # no "Killed" job notices from bash

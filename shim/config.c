@@ -498,6 +498,10 @@ static void read_config(struct muxfix_config *cfg)
     read_log(cfg);
     read_auth_sock(cfg);
     read_patterns(cfg);
+    /* learn.h: ssh's own ControlPath is managed with no configuration
+     * (ssh: the test of sshopts_is_ssh(), glibc's basename of argv[0]). */
+    cfg->learns = getenv("MUXFIX_PATH") == NULL &&
+                  strcmp(program_invocation_short_name, "ssh") == 0;
     errno = saved;
 }
 
@@ -511,7 +515,9 @@ static void publish_filter(const struct muxfix_config *cfg)
         return;
     __atomic_store_n(&muxfix_config_complete, cfg, __ATOMIC_RELEASE);
     __atomic_store_n(&muxfix_config_filter,
-                     cfg->disabled ? &reject_all : &cfg->set.filter,
+                     cfg->disabled ? &reject_all
+                     : cfg->learns ? &pattern_filter_all
+                                   : &cfg->set.filter,
                      __ATOMIC_RELEASE);
 }
 

@@ -81,6 +81,9 @@ struct muxfix_config {
     bool log_to_file;
     char log_path[PATH_MAX];
     char auth_sock[PATH_MAX]; /* $SSH_AUTH_SOCK: never managed */
+    /* ssh with MUXFIX_PATH unset: its own ControlPath is learnt (learn.h),
+     * so every Unix address goes on to the repair code's test. */
+    bool learns;
     /* MUXFIX_PATH with '~' expanded, and the set made of it: complete in
      * what config_get_resolved() returns (and after config_parse_patterns). */
     size_t npatterns;

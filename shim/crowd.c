@@ -35,24 +35,26 @@ static struct {
     char path[MUXFIX_SOCK_PATH_BUF];
 } held = {.fd = -1};
 
-/* Open (creating) the lock file of PATH in its trusted directory. A missing
- * directory is created first when this process is the would-be master. */
-static int open_lock(const char *path, bool may_create_dir)
+/* Open the lock file of PATH in its trusted directory. Only the would-be
+ * master (CREATE) creates it, and a missing directory first: an ssh that
+ * never becomes a master (-O check, ControlMaster=no) leaves no file
+ * behind, and finding none it knows nobody is becoming the master. */
+static int open_lock(const char *path, bool create)
 {
     struct ctl_dir dir;
     char name[MUXFIX_SOCK_PATH_BUF + sizeof LOCK_SUFFIX + 1];
     struct stat st;
 
     if (!trust_open_dir(path, &dir)) {
-        if (!may_create_dir || !trust_create_missing_dir(path) ||
+        if (!create || !trust_create_missing_dir(path) ||
             !trust_open_dir(path, &dir))
             return -1;
     }
     /* NAME is sized for the longest base: never truncated. */
     (void)snprintf(name, sizeof name, ".%s%s", dir.base, LOCK_SUFFIX);
     int fd = openat(dir.fd, name,
-                    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
-                        O_NOCTTY,
+                    O_RDWR | (create ? O_CREAT : 0) | O_NOFOLLOW | O_CLOEXEC |
+                        O_NONBLOCK | O_NOCTTY,
                     S_IRUSR | S_IWUSR);
     ctl_dir_close(&dir);
     if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
@@ -183,6 +185,9 @@ int crowd_wedged(const struct muxfix_config *cfg, int fd,
                  const struct sockaddr *addr, socklen_t len, const char *path)
 {
     int lockfd = cfg->wait_ms == 0 || holding() ? -1 : open_lock(path, false);
+    if (lockfd < 0 && cfg->wait_ms != 0 && !holding() &&
+        intent_will_become_master())
+        lockfd = open_lock(path, true);
     if (lockfd < 0) {
         errno = ECONNREFUSED;
         return -1;

@@ -523,7 +523,11 @@ ssize_t follow_write(int fd, const void *buf, size_t n)
     int entry = errno;
     ssize_t r;
     for (;;) {
-        r = real_write(fd, buf, n);
+        /* OpenSSH before 9.2 (seen: 8.9p1) ignores SIGPIPE only after its
+         * mux client: a write to a master that died would kill it (exit
+         * 141) before the replay could begin. The followed descriptor is
+         * a connected socket: send() is write() without the signal. */
+        r = send(fd, buf, n, MSG_NOSIGNAL);
         if (r > 0) {
             if (!followed.broken && !muxrec_sent(&followed.rec, buf, (size_t)r))
                 stop_recording();
@@ -581,7 +585,7 @@ ssize_t follow_sendmsg(int fd, const struct msghdr *msg, int flags)
     int entry = errno;
     ssize_t r;
     for (;;) {
-        r = real_sendmsg(fd, msg, flags);
+        r = real_sendmsg(fd, msg, flags | MSG_NOSIGNAL); /* as in follow_write */
         if (r < 0 && !peer_went_away(errno))
             break;
         /* The kernel read MSG (it got as far as the socket), and the

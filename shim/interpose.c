@@ -33,12 +33,15 @@ static inline bool may_be_managed(const struct sockaddr *addr, socklen_t len)
 }
 
 /* Is it one? The full test, out of line; the repair code reads the
- * configuration when this is its first use. */
+ * configuration when this is its first use. In ssh with the default
+ * patterns any Unix path may be its ControlPath (learn.h): the repair code
+ * decides. */
 static inline bool is_managed(const struct sockaddr *addr, socklen_t len)
 {
     const struct muxfix_config *cfg = config_get_complete();
-    return __builtin_expect(cfg != NULL, 1) ? classify_sockaddr_is_managed(cfg, addr, len)
-                                            : repair_wants_sockaddr(addr, len);
+    return __builtin_expect(cfg != NULL, 1)
+               ? classify_sockaddr_is_managed(cfg, addr, len) || cfg->learns
+               : repair_wants_sockaddr(addr, len);
 }
 
 MUXFIX_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -77,7 +80,8 @@ __attribute__((noinline)) static int link_checked(const char *oldpath,
         if (b < 0 || !pattern_filter_second(f, b, newpath, n))
             return ret;
     }
-    if (!(cfg != NULL ? classify_is_managed_n(cfg, newpath, n) : repair_wants_path(newpath, n)))
+    if (!(cfg != NULL ? classify_is_managed_n(cfg, newpath, n) || cfg->learns
+                      : repair_wants_path(newpath, n)))
         return ret;
     return repair_after_link(oldpath, newpath, ret);
 }

@@ -26,6 +26,9 @@ const struct muxrec_type muxrec_types[] = {
     {MUX_C_STOP_LISTENING, "MUX_C_STOP_LISTENING", MUXREC_NEVER, false},
     /* -O proxy: the connection becomes a raw SSH channel after the reply. */
     {MUX_C_PROXY, "MUX_C_PROXY", MUXREC_NEVER, false},
+    /* -O conninfo, -O channels (10.3+): they ask about one master's
+     * connection; another master's answer would not be about it. */
+    {MUX_C_EXT_INFO, "MUX_C_EXT_INFO", MUXREC_NEVER, false},
     {0, NULL, MUXREC_NEVER, false},
 };
 

@@ -31,6 +31,8 @@
 #define MUX_C_NEW_STDIO_FWD 0x10000008U
 #define MUX_C_STOP_LISTENING 0x10000009U
 #define MUX_C_PROXY 0x1000000fU
+/* OpenSSH 10.3+: -O conninfo and -O channels (the "info" extension). */
+#define MUX_C_EXT_INFO 0x20000001U
 
 /* The replies a master sends that the record looks at. */
 #define MUX_S_FAILURE 0x80000003U

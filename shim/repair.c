@@ -2,6 +2,7 @@
 #include "repair.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "classify.h"
@@ -10,43 +11,55 @@
 #include "follow.h"
 #include "hello.h"
 #include "keep.h"
+#include "learn.h"
 #include "log.h"
 #include "publish.h"
 #include "real.h"
 #include "reap.h"
 #include "sock.h"
+#include "sshopts.h"
 #include "trust.h"
 #include "util.h"
 
-/* The configuration, its patterns complete, when PATH (N bytes) is managed;
- * NULL when it is not (or the configuration is being read: pass through).
- * The home directories behind '~' are looked up only for a path that could
- * match a '~' pattern whatever they are. Keeps errno (nothing it calls but
- * the reading and the lookup sets it, and those keep it). */
+/* The configuration, its patterns complete, when PATH (N bytes) is managed
+ * or, in a process that learns ssh's ControlPath (learn.h), may be; NULL
+ * when it is not (or the configuration is being read: pass through). The
+ * home directories behind '~' are looked up only for a path that could
+ * match a '~' pattern whatever they are, or in a process that learns. Keeps
+ * errno (nothing it calls but the reading and the lookup sets it, and those
+ * keep it). */
 static const struct muxfix_config *config_managing(const char *path, size_t n)
 {
     const struct muxfix_config *cfg = config_get();
-    if (cfg == NULL || cfg->disabled || !config_may_manage(cfg, path, n) ||
+    if (cfg == NULL || cfg->disabled ||
+        (!cfg->learns && !config_may_manage(cfg, path, n)) ||
         (cfg = config_get_resolved()) == NULL)
         return NULL;
-    return classify_is_managed_n(cfg, path, n) ? cfg : NULL;
+    return cfg->learns || classify_is_managed_n(cfg, path, n) ? cfg : NULL;
 }
 
-/* The configuration when ADDR is a managed path, else NULL. Keeps errno;
- * copies nothing (the repair copies the path, the pass-through does not). */
+/* The configuration when ADDR is a managed path or, in a process that
+ * learns (learn.h), a Unix path; else NULL. Keeps errno; copies nothing
+ * (the repair copies the path, the pass-through does not). */
 static const struct muxfix_config *managed(const struct sockaddr *addr,
                                            socklen_t len)
 {
     const struct muxfix_config *cfg = config_get_complete();
-    if (__builtin_expect(cfg != NULL, 1))
-        return classify_sockaddr_is_managed(cfg, addr, len) ? cfg : NULL;
-    /* First use, or '~' not expanded yet. */
     size_t max;
+    if (__builtin_expect(cfg != NULL, 1)) {
+        if (classify_sockaddr_is_managed(cfg, addr, len))
+            return cfg;
+        return cfg->learns && classify_sockaddr_place(addr, len, &max) != NULL
+                   ? cfg
+                   : NULL;
+    }
+    /* First use, or '~' not expanded yet. */
     const char *src = classify_sockaddr_place(addr, len, &max);
     if (src == NULL || (cfg = config_get()) == NULL || cfg->disabled ||
-        !config_may_manage_max(cfg, src, max) || (cfg = config_get_resolved()) == NULL)
+        (!cfg->learns && !config_may_manage_max(cfg, src, max)) ||
+        (cfg = config_get_resolved()) == NULL)
         return NULL;
-    return classify_sockaddr_is_managed(cfg, addr, len) ? cfg : NULL;
+    return cfg->learns || classify_sockaddr_is_managed(cfg, addr, len) ? cfg : NULL;
 }
 
 bool repair_wants_sockaddr(const struct sockaddr *addr, socklen_t len)
@@ -57,6 +70,39 @@ bool repair_wants_sockaddr(const struct sockaddr *addr, socklen_t len)
 bool repair_wants_path(const char *path, size_t n)
 {
     return config_managing(path, n) != NULL;
+}
+
+/* Managed: it matches a pattern, or it is ssh's ControlPath learnt in this
+ * process (learn.h). */
+static bool is_managed(const struct muxfix_config *cfg, const char *path)
+{
+    return classify_path_is_managed(cfg, path) || learn_is_learnt(path);
+}
+
+/* MUXFIX_VERBOSE=2: say why a connect is looked at, so that a user can see
+ * a path is managed on a healthy connection too. */
+static void log_classified(const struct muxfix_config *cfg, const char *path,
+                           int ret, int err)
+{
+    if (cfg->verbose < MUXFIX_LOG_DECISION)
+        return;
+    log_msg(MUXFIX_LOG_DECISION, "connect(%s): %s; managed (%s)", path,
+            ret == 0 ? "connected" : strerror(err),
+            classify_path_is_managed(cfg, path)
+                ? (getenv("MUXFIX_PATH") != NULL ? "matches MUXFIX_PATH"
+                                                 : "matches a default pattern")
+                : "ssh's ControlPath, learnt in this process");
+}
+
+/* An ssh's control command (-O) whose master does not answer: the command
+ * fails with a timeout (ssh: "Control socket connect(P): Connection timed
+ * out", exit 255). Plain ssh 9.4+ with ConnectTimeout instead falls through
+ * to a login and runs a shell on its stdin; before 9.4 it hangs. Anything
+ * else gets "refused": ssh goes on directly, and with ControlMaster=auto it
+ * unlinks the silent master's socket and becomes the master itself. */
+static int wedged_errno(void)
+{
+    return sshopts_is_control_command() ? ETIMEDOUT : ECONNREFUSED;
 }
 
 /* A master that closes on us before its hello is going away; a new one (or
@@ -104,10 +150,12 @@ static int connect_again(const struct muxfix_config *cfg, int fd,
 
 /* The connect of FD to the managed PATH returned RET: repair what can be,
  * and check the master says hello. *WAITED: FD got its master by waiting
- * for another ssh to start it. */
+ * for another ssh to start it. *FOLLOW is cleared when FD was left for ssh
+ * to find the master silent itself (HELLO_LEFT_TO_SSH). */
 static int connect_managed(const struct muxfix_config *cfg, int fd,
                            const struct sockaddr *addr, socklen_t len,
-                           const char *path, int ret, bool *waited)
+                           const char *path, int ret, bool *waited,
+                           bool *follow)
 {
     bool was_wedged = false;
     for (int round = 0;; round++) {
@@ -127,16 +175,22 @@ static int connect_managed(const struct muxfix_config *cfg, int fd,
         switch (hello_check(cfg, fd, path)) {
         case HELLO_OK:
             return 0;
+        case HELLO_LEFT_TO_SSH:
+            *follow = false;
+            return 0;
         case HELLO_WEDGED:
             if (was_wedged) {
-                errno = ECONNREFUSED;
+                errno = wedged_errno();
                 return -1;
             }
             was_wedged = true;
             /* Every client of a stopped master times out at once; let one
              * replace it and the others attach to the replacement. */
-            if (crowd_wedged(cfg, fd, addr, len, path) != 0)
+            if (crowd_wedged(cfg, fd, addr, len, path) != 0) {
+                if (errno == ECONNREFUSED)
+                    errno = wedged_errno();
                 return -1;
+            }
             continue;
         case HELLO_CLOSED:
             break;
@@ -151,18 +205,29 @@ static int connect_managed(const struct muxfix_config *cfg, int fd,
 }
 
 /* A connect of FD to the managed ADDR returned RET: repair and check the
- * master; FOLLOW: follow the connection's handshake (follow.h). */
+ * master; FOLLOW: follow the connection's handshake (follow.h). UNMANAGED
+ * is what a path turns out not to be managed returns (in a process that
+ * learns, managed() lets every Unix path through). */
 __attribute__((noinline)) static int
 connect_repair(const struct muxfix_config *cfg, int fd,
-               const struct sockaddr *addr, socklen_t len, int ret, bool follow)
+               const struct sockaddr *addr, socklen_t len, int ret, bool follow,
+               int unmanaged)
 {
     int saved = errno;
     char path[MUXFIX_SOCK_PATH_BUF];
 
     (void)classify_sockaddr_path(addr, len, path);
+    /* In ssh, a refused or absent path may be its own ControlPath: learnt
+     * only then, never on a healthy connect (learn.h). */
+    if (cfg->learns && !is_managed(cfg, path) &&
+        (ret == 0 || !learn_from_connect(cfg, fd, path))) {
+        errno = saved;
+        return unmanaged;
+    }
+    log_classified(cfg, path, ret, saved);
     errno = saved;
     bool waited = false;
-    ret = connect_managed(cfg, fd, addr, len, path, ret, &waited);
+    ret = connect_managed(cfg, fd, addr, len, path, ret, &waited, &follow);
     if (ret == 0 && follow) {
         follow_start(fd, addr, len, path, repair_reconnect, waited);
         errno = saved;
@@ -178,7 +243,7 @@ static int connect_checked(int fd, const struct sockaddr *addr, socklen_t len,
     const struct muxfix_config *cfg = managed(addr, len);
     if (cfg == NULL)
         return unmanaged;
-    return connect_repair(cfg, fd, addr, len, ret, follow);
+    return connect_repair(cfg, fd, addr, len, ret, follow, unmanaged);
 }
 
 int repair_after_connect(int fd, const struct sockaddr *addr, socklen_t len,
@@ -194,13 +259,19 @@ int repair_reconnect(int fd, const struct sockaddr *addr, socklen_t len,
 }
 
 /* The bind of FD to the managed ADDR failed (RET) with errno SAVED. */
-__attribute__((noinline)) static int bind_repair(int fd, const struct sockaddr *addr,
-                                                 socklen_t len, int ret, int saved)
+__attribute__((noinline)) static int
+bind_repair(const struct muxfix_config *cfg, int fd, const struct sockaddr *addr,
+            socklen_t len, int ret, int saved)
 {
     char path[MUXFIX_SOCK_PATH_BUF];
     bool retry = false;
 
     (void)classify_sockaddr_path(addr, len, path);
+    if (cfg->learns && !is_managed(cfg, path) &&
+        !learn_from_publish(cfg, NULL, path)) {
+        errno = saved;
+        return ret;
+    }
     log_msg(MUXFIX_LOG_DECISION, "bind(%s): %s", path, strerror(saved));
     if (saved == EADDRINUSE)
         retry = reap_dead_socket(path, "bind found it in the way");
@@ -220,9 +291,10 @@ int repair_after_bind(int fd, const struct sockaddr *addr, socklen_t len,
 {
     int saved = errno;
 
-    if (managed(addr, len) == NULL)
+    const struct muxfix_config *cfg = managed(addr, len);
+    if (cfg == NULL)
         return ret;
-    return bind_repair(fd, addr, len, ret, saved);
+    return bind_repair(cfg, fd, addr, len, ret, saved);
 }
 
 int repair_after_link(const char *oldpath, const char *newpath, int ret)
@@ -230,8 +302,11 @@ int repair_after_link(const char *oldpath, const char *newpath, int ret)
     int saved = errno;
     /* Only a path that fits sun_path can be a control socket. */
     size_t n = strnlen(newpath, MUXFIX_SUN_PATH_SIZE);
+    const struct muxfix_config *cfg =
+        n < MUXFIX_SUN_PATH_SIZE ? config_managing(newpath, n) : NULL;
 
-    if (n >= MUXFIX_SUN_PATH_SIZE || config_managing(newpath, n) == NULL) {
+    if (cfg == NULL || (cfg->learns && !is_managed(cfg, newpath) &&
+                        !learn_from_publish(cfg, oldpath, newpath))) {
         errno = saved;
         return ret;
     }

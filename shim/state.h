@@ -25,8 +25,9 @@
  * pattern.c, real.c, the follow_wants() check), the first such call
  * included (reading the environment, config.c; resolving libc's call,
  * real.c). Not the passwd lookup for '~', made only for a path that could
- * match a '~' pattern, on the repair side. The repair path formats
- * log lines, may spawn `ssh -G` (intent.c) and sleeps while it waits; it
+ * match a '~' pattern (or, in ssh with the default patterns, for any Unix
+ * path: learn.h), on the repair side. The repair path formats
+ * log lines, may spawn `ssh -G` (sshopts.c) and sleeps while it waits; it
  * is safe after fork and in threads, but a repair started from a signal
  * handler that interrupted the same process's own repair passes through
  * (config and the claims above), it does not wait. */

@@ -16,7 +16,7 @@ mf_install_muxfix() {
 }
 
 mx() {
-	local -a envs=("PATH=$MF_INST/usr/bin:/usr/local/bin:/usr/bin:/bin")
+	local -a envs=("PATH=$MF_INST/usr/bin:$MF_USER_PATH")
 	local v
 	[[ -n ${MUXFIX_TEST_PRELOAD_EXTRA:-} ]] && envs+=("LD_PRELOAD=$MUXFIX_TEST_PRELOAD_EXTRA")
 	for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do

@@ -23,7 +23,7 @@ load helpers
 @test "mf_as_user: clean environment, test user, extra NAME=VALUE words" {
 	run mf_as_user FOO=bar env
 	assert_status 0
-	assert_equal "$(printf '%s\n' PATH=/usr/local/bin:/usr/bin:/bin "HOME=$MF_HOME" \
+	assert_equal "$(printf '%s\n' "PATH=$MF_USER_PATH" "HOME=$MF_HOME" \
 		"USER=$MF_USER" "LOGNAME=$MF_USER" FOO=bar)" "$output"
 	run mf_as_user id -u
 	assert_equal "$MF_UID" "$output"

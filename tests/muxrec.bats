@@ -11,7 +11,7 @@ teardown_file() { :; }
 setup() { MUXREC_TEST="${MUXFIX_TEST_BUILD:-$BATS_TEST_DIRNAME/../build}/muxrec_test"; }
 teardown() { :; }
 
-@test "muxrec: ssh's handshakes recorded, -O exit/stop/proxy/cancel refused, splits at every offset, bounds" {
+@test "muxrec: ssh's handshakes recorded, -O exit/stop/proxy/cancel/conninfo/channels refused, splits at every offset, bounds" {
 	run "$MUXREC_TEST"
 	assert_status 0
 	assert_contains "$output" " passed, 0 failed"

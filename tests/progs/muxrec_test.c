@@ -67,6 +67,8 @@ enum pkt {
     CLOSE_FWD0,
     STOP0,
     PROXY0,
+    CONNINFO0,
+    CHANNELS0,
     UNKNOWN0,
     REPLY_AS_REQUEST,
     EMPTY,
@@ -162,6 +164,9 @@ static void build_packets(void)
           "localhost", 80);
     build(STOP0, "uu", MUX_C_STOP_LISTENING, 0);
     build(PROXY0, "uu", MUX_C_PROXY, 0);
+    /* OpenSSH 10.3+ -O conninfo / -O channels: type, request id, name */
+    build(CONNINFO0, "uus", MUX_C_EXT_INFO, 0, "connection");
+    build(CHANNELS0, "uus", MUX_C_EXT_INFO, 0, "channels");
     build(UNKNOWN0, "uu", 0x1000000aU, 0);
     build(REPLY_AS_REQUEST, "uu", MUX_S_OK, 0);
     /* Judged once 8 bytes are in: a length and what would be a type. */
@@ -275,6 +280,12 @@ static const struct row rows[] = {
      MUXREC_NOT_REPLAYED},
     {"ssh -O proxy: proxy is not replayable",
      {SENT(HELLO), READ(R_HELLO), REFUSED(PROXY0)}, 1, -1, 0, 1, 0,
+     MUXREC_NOT_REPLAYED},
+    {"ssh -O conninfo (10.3+): the info request is not replayable",
+     {SENT(HELLO), READ(R_HELLO), REFUSED(CONNINFO0)}, 1, -1, 0, 1, 0,
+     MUXREC_NOT_REPLAYED},
+    {"ssh -O channels (10.3+), written a byte at a time",
+     {SENT(HELLO), READ(R_HELLO), REFUSED_IN(CHANNELS0, 1)}, 1, -1, 0, 1, 0,
      MUXREC_NOT_REPLAYED},
     {"unknown request type", {SENT(HELLO), REFUSED(UNKNOWN0)}, 1, -1, 0, 0, 0,
      MUXREC_NOT_REPLAYED},
@@ -757,7 +768,7 @@ static void test_types(void)
         check(muxrec_type_of(t->type) == t, "%s found", t->name);
         sessions += t->starts_session;
     }
-    check(n == 9, "%zu message types", n);
+    check(n == 10, "%zu message types", n);
     check(sessions == 2, "%zu of them start a session", sessions);
     for (size_t i = 0; i < sizeof replayable / sizeof replayable[0]; i++) {
         const struct muxrec_type *t = muxrec_type_of(replayable[i]);
@@ -768,6 +779,10 @@ static void test_types(void)
     check(muxrec_type_of(MUX_C_TERMINATE)->when == MUXREC_NEVER &&
               strcmp(muxrec_type_of(MUX_C_TERMINATE)->name, "MUX_C_TERMINATE") == 0,
           "terminate never");
+    check(muxrec_type_of(MUX_C_EXT_INFO) != NULL &&
+              muxrec_type_of(MUX_C_EXT_INFO)->when == MUXREC_NEVER &&
+              strcmp(muxrec_type_of(MUX_C_EXT_INFO)->name, "MUX_C_EXT_INFO") == 0,
+          "conninfo/channels (ext info) never");
     check(muxrec_type_of(0) == NULL && muxrec_type_of(MUX_S_OK) == NULL &&
               muxrec_type_of(0x1000000aU) == NULL,
           "unknown types");
