@@ -262,7 +262,8 @@ ansible_16() { # RUNNER: ansible ad hoc, 16 forks, on the 16 aliases
 	plain_logins=$(($(mf_auth_count) - before))
 	ok=$(grep -c '| CHANGED |' <<<"$output" || :)
 	echo "# plain ansible: $ok of 16 ok, $plain_logins logins" >&3
-	[[ $plain_logins -gt 2 ]]
+	# Plain ssh logs in about once a host: what ansible said when it did not.
+	((plain_logins > 2)) || { head -c 2000 <<<"$output" >&3; false; }
 	mf_kill_matching "$T/cp"
 	before=$(mf_auth_count)
 	ansible_16 mf_mux
