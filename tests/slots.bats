@@ -245,11 +245,13 @@ inventory() {
 	chown "$MF_UID" "$T/inventory"
 }
 
+# stdin is /dev/null: ansible refuses a non-blocking one ("requires blocking
+# IO"), and an ssh of an earlier test can leave the suite's stdin so.
 ansible_16() { # RUNNER: ansible ad hoc, 16 forks, on the 16 aliases
 	rm -rf "$T/cp"
 	run "$1" ANSIBLE_SSH_CONTROL_PATH_DIR="$T/cp" ANSIBLE_LOCAL_TEMP="$T/ansible-tmp" \
 		ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_NOCOLOR=1 \
-		timeout 120 ansible all -i "$T/inventory" -f 16 -m command -a "echo hi"
+		timeout 120 ansible all -i "$T/inventory" -f 16 -m command -a "echo hi" </dev/null
 }
 
 @test "ansible ad hoc, 16 forks on 16 aliases of one host sharing a ControlPath: 16 ok with one login" {
