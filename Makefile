@@ -86,9 +86,10 @@ $(LIB): $(SHIM_SRC) $(SHIM_HDR) | $(BUILD)
 # Built from the library's own code, so that the command's answers are the
 # library's: judging and removal (judge.c, ctldir.c), MUXFIX_PATH read as the
 # library reads it (config.c, logfile.c for MUXFIX_LOG, log.c) and matched
-# (pattern.c, classify.c). tools/ holds the probe's own files.
+# (pattern.c, classify.c), a master's TCP state (peer.c). tools/ holds the
+# probe's own files.
 PROBE_SRC := shim/judge.c shim/ctldir.c shim/pattern.c shim/real.c shim/util.c \
-             shim/config.c shim/log.c shim/logfile.c shim/classify.c
+             shim/config.c shim/log.c shim/logfile.c shim/classify.c shim/peer.c
 TOOLS_SRC := $(wildcard tools/*.c)
 TOOLS_HDR := $(wildcard tools/*.h)
 $(PROBE): $(TOOLS_SRC) $(TOOLS_HDR) $(PROBE_SRC) $(SHIM_HDR) | $(BUILD)

@@ -14,7 +14,7 @@
 #include "trust.h"
 #include "util.h"
 
-#define KEEP_SUFFIX ".muxfix-keep"
+#define KEEP_SUFFIX MUXFIX_KEEP_SUFFIX
 /* Room for ".NAME.muxfix-keep" and a temporary ".NAME.muxfix-keep.<hex>". */
 #define KEEP_BUF (MUXFIX_SOCK_PATH_BUF + sizeof KEEP_SUFFIX + 24)
 

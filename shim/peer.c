@@ -273,8 +273,23 @@ bool peer_listens_at(pid_t pid, dev_t dev, ino_t ino)
 struct tcp_quiet {
     const unsigned long *inos;
     int n;
-    long least; /* ms, -1 none yet */
+    long least;   /* ms since the last data received, -1 none yet */
+    long waiting; /* ms of the longest unanswered send, -1 none yet */
 };
+
+/* How long the connection of TI has had data the other end did not
+ * acknowledge: since the last acknowledgement it received (tcp_info's
+ * times are milliseconds ago), or since it sent, whichever is later; 0
+ * when nothing is unacknowledged. A server whose kernel still acknowledges
+ * (its process frozen) is not told apart from an idle one here. */
+static long tcp_waiting(const struct tcp_info *ti)
+{
+    if (ti->tcpi_unacked == 0)
+        return 0;
+    return (long)(ti->tcpi_last_ack_recv < ti->tcpi_last_data_sent
+                      ? ti->tcpi_last_ack_recv
+                      : ti->tcpi_last_data_sent);
+}
 
 static bool read_tcp(const struct nlmsghdr *h, void *ctx)
 {
@@ -299,16 +314,20 @@ static bool read_tcp(const struct nlmsghdr *h, void *ctx)
         memcpy(&ti, RTA_DATA(at), take);
         if (q->least < 0 || (long)ti.tcpi_last_data_recv < q->least)
             q->least = ti.tcpi_last_data_recv;
+        long w = tcp_waiting(&ti);
+        if (w > q->waiting)
+            q->waiting = w;
     }
     return true;
 }
 
-long peer_tcp_quiet_ms(pid_t pid)
+/* What the kernel says of PID's established TCP connections, into *Q. */
+static void tcp_state(pid_t pid, struct tcp_quiet *q)
 {
     int saved = errno;
     unsigned long inos[PEER_SOCKETS_MAX];
     int n = owned_by_us(pid) ? socket_inodes(pid, inos, PEER_SOCKETS_MAX) : -1;
-    struct tcp_quiet q = {.inos = inos, .n = n, .least = -1};
+    *q = (struct tcp_quiet){.inos = inos, .n = n, .least = -1, .waiting = -1};
     static const int families[] = {AF_INET, AF_INET6};
     for (size_t f = 0; n > 0 && f < sizeof families / sizeof families[0]; f++) {
         struct {
@@ -326,9 +345,23 @@ long peer_tcp_quiet_ms(pid_t pid)
         int nl = diag_ask(&req, sizeof req);
         if (nl < 0)
             continue;
-        diag_read(nl, read_tcp, &q);
+        diag_read(nl, read_tcp, q);
         close(nl);
     }
+    q->inos = NULL;
     errno = saved;
+}
+
+long peer_tcp_quiet_ms(pid_t pid)
+{
+    struct tcp_quiet q;
+    tcp_state(pid, &q);
     return q.least;
+}
+
+long peer_tcp_waiting_ms(pid_t pid)
+{
+    struct tcp_quiet q;
+    tcp_state(pid, &q);
+    return q.least < 0 ? -1 : q.waiting;
 }

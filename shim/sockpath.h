@@ -18,4 +18,8 @@
  * ".NAME.muxfix-lock"). Both end in this; muxfix-probe hides them. */
 #define MUXFIX_LOCK_NAME ".muxfix-lock"
 
+/* The private second name of a live master's socket NAME is ".NAME" and
+ * this (keep.h); `muxfix clean` links it back when NAME is gone. */
+#define MUXFIX_KEEP_SUFFIX ".muxfix-keep"
+
 #endif

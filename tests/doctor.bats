@@ -13,9 +13,11 @@ setup() {
 	S="$T/s"
 }
 
-doctor() { # doctor for testhost with ControlMaster=auto and ControlPath $1
-	mx muxfix doctor -F "$MF_SSH_CONFIG" -o ControlMaster=auto -o ControlPersist=30 \
-		-o ControlPath="$1" testhost
+# doctor for testhost with ControlMaster=auto and ControlPath $1 (REPLY_MS:
+# its MUXFIX_REPLY_TIMEOUT_MS)
+doctor() {
+	mx ${REPLY_MS:+"MUXFIX_REPLY_TIMEOUT_MS=$REPLY_MS"} muxfix doctor -F "$MF_SSH_CONFIG" \
+		-o ControlMaster=auto -o ControlPersist=30 -o ControlPath="$1" testhost
 }
 
 fix_line() { printf '         fix %d: %s\n' "$1" "$2"; } # N COMMAND
@@ -257,6 +259,13 @@ assert_fix() { # COMMAND: a fix line with COMMAND, whatever its number
 	assert_contains "$output" "PROBLEM  ssh -G -F $T/bad_config testhost:"
 }
 
+# waited_at_least PID MS: the TCP connection of master PID has waited MS
+# for the server (what doctor reads)
+waited_at_least() {
+	local w
+	w=$(mf_as_user "$MF_BIN/muxfix-probe" waiting "$1") && (($(printf '%d' "$w") >= $2))
+}
+
 # the fix line of the report in $output whose problem line contains TEXT
 fix_of() {
 	awk -v t="$1" 'found && /^ +fix [0-9]+: / {sub(/^ +fix [0-9]+: /, ""); print; exit}
@@ -310,4 +319,84 @@ fix_of() {
 	assert_status 0
 	assert_line "ok       socket $S/cm: live, master pid $pid"
 	assert_contains "$output" "ok       socket $S/.cm.muxfix-keep: live, master pid $pid (its private second name"
+}
+
+@test "clean, a master started under muxfix whose socket was removed: --dry-run says so, clean links its private name back, plain ssh then goes through it again" {
+	mf_as_user mkdir -m 0700 "$S"
+	MUXFIX_PATH="$S/*" mf_mux_ssh -M -o ControlPersist=60 -o ControlPath="$S/cm" testhost true
+	local pid before
+	pid=$(pgrep -u "$MF_UID" -f "^ssh: $S/cm \[mux\]")
+	rm -- "$S/cm"
+	# Plain ssh, beside: no socket, so a login of its own.
+	before=$(mf_auth_count)
+	run mf_plain_ssh -o ControlMaster=no -o ControlPath="$S/cm" testhost true
+	assert_status 0
+	assert_equal 1 "$(($(mf_auth_count) - before))"
+	run mx muxfix clean --dry-run "$S"
+	assert_status 0
+	assert_line "would relink $S/cm (its master lives on but lost this name: its private second name holds it)"
+	assert_line "muxfix clean --dry-run: would remove 0, keep 1, relink 1"
+	refute_exists "$S/cm"
+	run mx muxfix clean "$S"
+	assert_status 0
+	assert_line "relinked $S/cm (its master lives on but had lost this name: put back from its private second name)"
+	assert_line "muxfix clean: removed 0, kept 1, relinked 1"
+	before=$(mf_auth_count)
+	run mf_plain_ssh -o ControlMaster=no -o ControlPath="$S/cm" testhost true
+	assert_status 0
+	assert_equal 0 "$(($(mf_auth_count) - before))"
+	run mf_plain_ssh -o ControlPath="$S/cm" -O check testhost
+	assert_contains "$output" "Master running (pid=$pid)"
+	# Once there, the name is left alone.
+	run mx muxfix clean "$S"
+	assert_line "muxfix clean: removed 0, kept 2"
+}
+
+@test "clean never relinks over a name that came back, nor a dead private name, nor another user's" {
+	mf_as_user mkdir -m 0700 "$S"
+	# A dead private name: removed as any dead socket, nothing relinked.
+	mf_as_user "$MF_BIN/mksock" "$S/.a.muxfix-keep"
+	# A live one whose name holds something else: kept, nothing relinked.
+	MUXFIX_PATH="$S/*" mf_mux_ssh -M -o ControlPersist=60 -o ControlPath="$S/b" testhost true
+	rm -- "$S/b"
+	mf_as_user touch "$S/b"
+	run mx muxfix clean "$S"
+	assert_status 0
+	assert_line "removed  $S/.a.muxfix-keep (dead: connect refused, no master)"
+	refute_contains "$output" "relink"
+	[[ -f $S/b && ! -S $S/b ]]
+	refute_exists "$S/a"
+}
+
+@test "doctor, half-dead master (its network gone): PROBLEM with 'ssh -O stop', which works: plain ssh hung before, after it logs in afresh" {
+	command -v nft >/dev/null && ((EUID == 0)) || skip "needs nft (nftables) and root to cut a connection"
+	mf_as_user mkdir -m 0700 "$S"
+	mf_plain_ssh -M -o ControlPersist=60 -o ControlPath="$S/cm" testhost true
+	local pid client
+	pid=$(pgrep -u "$MF_UID" -f "^ssh: $S/cm \[mux\]")
+	# Healthy and idle: no half-dead line.
+	REPLY_MS=1000 run doctor "$S/cm"
+	assert_status 0
+	assert_line "ok       socket $S/cm: live, master pid $pid"
+	mf_cut_master "$pid"
+	# A plain client's session request now stays unacknowledged.
+	mf_plain_ssh -o ControlMaster=no -o ControlPath="$S/cm" testhost true </dev/null >/dev/null 2>&1 3>&- &
+	client=$!
+	mf_wait_for 10 waited_at_least "$pid" 1000
+	run mf_plain timeout 3 ssh -F "$MF_SSH_CONFIG" -o ControlMaster=no -o ControlPath="$S/cm" testhost true </dev/null
+	assert_status 124
+	REPLY_MS=1000 run doctor "$S/cm"
+	assert_status 1
+	assert_contains "$output" "PROBLEM  socket $S/cm: live, but master pid $pid is half-dead: its connection to the server has had no answer for "
+	assert_fix "ssh -F /dev/null -O stop -S $S/cm muxfix-doctor"
+	assert_equal 1 "$(grep -c "^PROBLEM.*pid $pid" <<<"$output")"
+	# Under the default reply timeout (10 s) it is not half-dead yet.
+	run doctor "$S/cm"
+	refute_contains "$output" "half-dead"
+	mf_as_user bash -c "$(fix_of "half-dead")"
+	refute_exists "$S/cm"
+	run mf_plain timeout 10 ssh -F "$MF_SSH_CONFIG" -o ControlMaster=no -o ControlPath="$S/cm" testhost echo fresh </dev/null
+	assert_status 0
+	assert_equal fresh "$output"
+	kill "$client" 2>/dev/null || :
 }

@@ -8,6 +8,9 @@
 #   teardown       -> mf_teardown       kill processes whose cmdline has "$T/"
 #                                       or "$T.s/"
 #
+# mf_stall_server PID: the sshd serving master PID stopped (a frozen server).
+# mf_cut_master PID: the master's packets to sshd dropped (a network gone).
+#
 # mf_shared_dir NAME MODE [OWNER]: make $T.s/NAME (root's unless OWNER), a
 # directory both test users can reach ($T itself is MF_USER's, 0700), print it.
 
@@ -31,10 +34,50 @@ mf_setup() {
 }
 
 mf_teardown() {
+	local p
+	# Never leave sshd stopped for the next test (mf_stall_server), nor a
+	# connection cut (mf_cut_master).
+	for p in ${STOPPED_SSHD:-}; do kill -CONT "$p" 2>/dev/null || :; done
+	[[ -z ${CUT_TABLE:-} ]] || nft delete table inet "$CUT_TABLE" 2>/dev/null || :
 	if [[ -n ${T:-} ]]; then
 		mf_kill_matching "$T/"
 		mf_kill_matching "$T.s/"
 	fi
+}
+
+# mf_stall_server PID: SIGSTOP the sshd processes serving the TCP
+# connection of master PID (found by its local port), as a network that
+# stopped carrying anything (tests/stall.bats). Sets STOPPED_SSHD, which
+# mf_teardown continues.
+mf_stall_server() {
+	local lport
+	lport=$(mf_master_port "$1") || return 1
+	STOPPED_SSHD=$(ss -tnpH "( sport = :$MF_PORT and dport = :$lport )" |
+		grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | tr '\n' ' ')
+	[[ -n $STOPPED_SSHD ]] || _mf_fail "no sshd serving port $lport" || return 1
+	# shellcheck disable=SC2086
+	kill -STOP $STOPPED_SSHD
+}
+
+# The local port of the TCP connection of master PID.
+mf_master_port() {
+	local lport
+	lport=$(ss -tnpH | awk -v p="pid=$1," '$0 ~ p {n = split($4, a, ":"); print a[n]}')
+	[[ -n $lport ]] || _mf_fail "no TCP connection of the master $1" || return 1
+	printf '%s\n' "$lport"
+}
+
+# mf_cut_master PID: from now on the packets of master PID to sshd are
+# dropped (nftables, that one connection only), as a network that went
+# away: what it sends stays unacknowledged. Needs root and nft; sets
+# CUT_TABLE, which mf_teardown removes.
+mf_cut_master() {
+	local lport
+	lport=$(mf_master_port "$1") || return 1
+	CUT_TABLE="muxfix_test_$$_$BATS_TEST_NUMBER"
+	nft add table inet "$CUT_TABLE" &&
+		nft add chain inet "$CUT_TABLE" out '{ type filter hook output priority 0; }' &&
+		nft add rule inet "$CUT_TABLE" out ip daddr 127.0.0.1 tcp sport "$lport" tcp dport "$MF_PORT" drop
 }
 
 mf_shared_dir() {

@@ -16,12 +16,7 @@ setup() {
 	export MUXFIX_PATH="$T/*"
 }
 
-teardown() {
-	local p
-	# Never leave sshd stopped for the next test.
-	for p in ${STOPPED_SSHD:-}; do kill -CONT "$p" 2>/dev/null || :; done
-	mf_teardown
-}
+teardown() { mf_teardown; }
 
 start_master() { # RUNNER: a master at $T/cm (ControlPersist)
 	"$1" timeout 30 ssh -F "$MF_SSH_CONFIG" -o ControlMaster=yes -o ControlPersist=120 \
@@ -30,19 +25,8 @@ start_master() { # RUNNER: a master at $T/cm (ControlPersist)
 	[[ -n $MASTER_PID ]]
 }
 
-# stall_server: SIGSTOP the sshd processes serving the master's TCP
-# connection (found by the master's local port), as a network that stopped
-# carrying anything. Sets STOPPED_SSHD.
-stall_server() {
-	local lport
-	lport=$(ss -tnpH | awk -v p="pid=$MASTER_PID," '$0 ~ p {n = split($4, a, ":"); print a[n]}')
-	[[ -n $lport ]] || _mf_fail "no TCP connection of the master $MASTER_PID" || return 1
-	STOPPED_SSHD=$(ss -tnpH "( sport = :$MF_PORT and dport = :$lport )" |
-		grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | tr '\n' ' ')
-	[[ -n $STOPPED_SSHD ]] || _mf_fail "no sshd serving port $lport" || return 1
-	# shellcheck disable=SC2086
-	kill -STOP $STOPPED_SSHD
-}
+# stall_server: the master's connection stalled (mf_stall_server).
+stall_server() { mf_stall_server "$MASTER_PID"; }
 
 # resume_server: SIGCONT them; wait until the stalled connection is over
 # (its sshd processes gone) or, when the master still lives, until the

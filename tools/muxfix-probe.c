@@ -52,6 +52,10 @@
  *       record per entry, WORD "removed" (or "dead" with --dry-run) or why
  *       it stays
  *   muxfix-probe masters                the caller's running mux masters
+ *   muxfix-probe waiting PID            how many milliseconds the TCP
+ *                                       connection of the caller's process
+ *                                       PID has waited for an answer (0: it
+ *                                       does not; -1: none, or not ours)
  *
  * Every answer that carries a file name is made of NUL-terminated fields;
  * "yes"/"no" and the one-word answers carry none and end in a newline. A
@@ -61,21 +65,25 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strerrorname_np */
 #endif
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "classify.h"
 #include "config.h"
 #include "judge.h"
 #include "pattern.h"
+#include "peer.h"
 #include "probe_dirs.h"
 #include "probe_masters.h"
 #include "probe_out.h"
 #include "probe_scan.h"
 
 #define EXIT_USAGE 2
+#define DECIMAL_BASE 10
 #define EXIT_OUTPUT 1
 
 static const char *errno_word(int err)
@@ -118,6 +126,7 @@ static int usage(void)
                   "usage: muxfix-probe [--remove-if-dead|--check-removable] PATH\n"
                   "       muxfix-probe defaults | patterns | dirs | masters\n"
                   "       muxfix-probe quote PATH | managed PATH | entry PATH\n"
+                  "       muxfix-probe waiting PID\n"
                   "       muxfix-probe trust DIR | scan [--managed] DIR\n"
                   "       muxfix-probe clean [--dry-run] [--] [DIR...]\n");
     return EXIT_USAGE;
@@ -271,6 +280,21 @@ static int cmd_clean(int argc, char **argv)
     return probe_out_done();
 }
 
+/* muxfix-probe waiting PID: peer_tcp_waiting_ms(PID), or a usage error
+ * for a PID that is not a decimal number. */
+static int cmd_waiting(const char *arg)
+{
+    char *end;
+    errno = 0;
+    long pid = strtol(arg, &end, DECIMAL_BASE);
+    if (errno != 0 || end == arg || *end != '\0' || pid <= 0 || pid > INT_MAX) {
+        (void)fprintf(stderr, "muxfix-probe: waiting: not a process id: %s\n", arg);
+        return EXIT_USAGE;
+    }
+    (void)printf("%ld\n", peer_tcp_waiting_ms((pid_t)pid));
+    return probe_out_done();
+}
+
 /* The subcommands; a first argument that is none of them is a PATH. */
 static int subcommand(int argc, char **argv, bool *done)
 {
@@ -288,6 +312,8 @@ static int subcommand(int argc, char **argv, bool *done)
         probe_masters(stdout);
         return probe_out_done();
     }
+    if (strcmp(cmd, "waiting") == 0 && argc == 2)
+        return cmd_waiting(argv[1]);
     if (strcmp(cmd, "quote") == 0 && argc == 2)
         return cmd_quote(argv[1]);
     if (strcmp(cmd, "managed") == 0 && argc == 2)
@@ -304,7 +330,7 @@ static int subcommand(int argc, char **argv, bool *done)
         return cmd_clean(argc - 1, argv + 1);
     static const char *const names[] = {"defaults", "patterns", "dirs",
                                         "masters", "quote", "managed",
-                                        "entry", NULL};
+                                        "entry", "waiting", NULL};
     for (const char *const *n = names; *n != NULL; n++)
         if (strcmp(cmd, *n) == 0)
             return usage();

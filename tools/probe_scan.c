@@ -12,6 +12,7 @@
 #include "classify.h"
 #include "ctldir.h"
 #include "probe_out.h"
+#include "sockpath.h"
 
 /* The file name of muxfix's locks: the removal lock is ".muxfix-lock" or
  * ".muxfix-lock-UID" (judge.c), a ControlPath's crowd lock
@@ -239,6 +240,48 @@ static bool join(char *full, size_t size, const char *dir, const char *name)
     return n >= 0 && (size_t)n < size;
 }
 
+/* Is NAME a private second name, ".BASE.muxfix-keep" (keep.h)? BASE into
+ * BASE (SIZE bytes); false when it is not, or BASE does not fit. */
+static bool keep_base(const char *name, char *base, size_t size)
+{
+    size_t len = strlen(name), slen = sizeof MUXFIX_KEEP_SUFFIX - 1;
+    if (name[0] != '.' || len <= 1 + slen ||
+        strcmp(name + len - slen, MUXFIX_KEEP_SUFFIX) != 0 ||
+        len - 1 - slen >= size)
+        return false;
+    memcpy(base, name + 1, len - 1 - slen);
+    base[len - 1 - slen] = '\0';
+    return true;
+}
+
+/* muxfix clean: NAME in DS (trusted) is the live private second name of a
+ * master whose socket's name is gone (rm, find -delete, an old master's
+ * exit: keep.h). Link it back, never over anything (linkat fails when the
+ * name came back meanwhile), and say so: WORD "relinked", or "orphan" when
+ * HOW only checks (--dry-run). */
+static void relink_orphan(FILE *out, const char *dir, const struct dir_seen *ds,
+                          const char *name, const struct stat *st,
+                          const struct scan_how *how)
+{
+    char base[NAME_MAX + 1], full[FULL_PATH_BUF];
+    struct stat now;
+    if (!keep_base(name, base, sizeof base) || !join(full, sizeof full, dir, base) ||
+        fstatat(ds->fd, base, &now, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+        return;
+    bool relink = how->mode == JUDGE_REMOVE_IF_DEAD;
+    if (relink && linkat(ds->fd, name, ds->fd, base, 0) != 0)
+        return;
+    const struct probe_record r = {
+        .kind = "entry",
+        .word = relink ? "relinked" : "orphan",
+        .detail = name,
+        .uid = (long)st->st_uid,
+        .mode = (long)st->st_mode,
+        .path = full,
+    };
+    probe_put_record(out, &r);
+}
+
 /* Judge the entry NAME of the directory DS (path DIR) as HOW says. */
 static void scan_entry(FILE *out, const char *dir, const struct dir_seen *ds,
                        const char *name, const struct scan_how *how)
@@ -272,6 +315,8 @@ static void scan_entry(FILE *out, const char *dir, const struct dir_seen *ds,
         return;
     }
     put_entry(out, ds->fd, name, full, &st, &v);
+    if (ds->trusted && how->mode != JUDGE_PROBE_ONLY && v.kind == VERDICT_LIVE)
+        relink_orphan(out, dir, ds, name, &st, how);
 }
 
 /* Every entry of DS, read from its descriptor. */
