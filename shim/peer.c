@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,18 +278,35 @@ struct tcp_quiet {
     long waiting; /* ms of the longest unanswered send, -1 none yet */
 };
 
-/* How long the connection of TI has had data the other end did not
- * acknowledge: since the last acknowledgement it received (tcp_info's
- * times are milliseconds ago), or since it sent, whichever is later; 0
- * when nothing is unacknowledged. A server whose kernel still acknowledges
- * (its process frozen) is not told apart from an idle one here. */
-static long tcp_waiting(const struct tcp_info *ti)
+/* glibc's struct tcp_info stops at tcpi_total_retrans; the kernel's goes
+ * on (linux/tcp.h, which cannot be included beside netinet/tcp.h). Fields
+ * a kernel does not send stay 0. */
+struct tcp_info_ext {
+    struct tcp_info base;
+    uint64_t pacing_rate;
+    uint64_t max_pacing_rate;
+    uint64_t bytes_acked;
+    uint64_t bytes_received;
+    uint32_t segs_out;
+    uint32_t segs_in;
+    uint32_t notsent_bytes; /* written, not yet sent */
+};
+/* The offset of tcpi_notsent_bytes in the kernel's struct tcp_info. */
+#define KERNEL_NOTSENT_OFFSET 144
+_Static_assert(offsetof(struct tcp_info_ext, notsent_bytes) == KERNEL_NOTSENT_OFFSET,
+               "struct tcp_info_ext follows the kernel's struct tcp_info");
+
+/* How long the connection of TI has had data the other end did not take:
+ * the time since the last acknowledgement it received (tcp_info's times
+ * are milliseconds ago) while data is unacknowledged or waits to be sent
+ * (a local firewall's drop leaves it unsent); 0 when none is. A server
+ * whose kernel still acknowledges (its process frozen) is not told apart
+ * from an idle one here. */
+static long tcp_waiting(const struct tcp_info_ext *ti)
 {
-    if (ti->tcpi_unacked == 0)
+    if (ti->base.tcpi_unacked == 0 && ti->notsent_bytes == 0)
         return 0;
-    return (long)(ti->tcpi_last_ack_recv < ti->tcpi_last_data_sent
-                      ? ti->tcpi_last_ack_recv
-                      : ti->tcpi_last_data_sent);
+    return (long)ti->base.tcpi_last_ack_recv;
 }
 
 static bool read_tcp(const struct nlmsghdr *h, void *ctx)
@@ -308,12 +326,12 @@ static bool read_tcp(const struct nlmsghdr *h, void *ctx)
         if (at->rta_type != INET_DIAG_INFO ||
             RTA_PAYLOAD(at) < offsetof(struct tcp_info, tcpi_last_ack_recv))
             continue;
-        struct tcp_info ti;
+        struct tcp_info_ext ti;
         memset(&ti, 0, sizeof ti);
         size_t take = RTA_PAYLOAD(at) < sizeof ti ? RTA_PAYLOAD(at) : sizeof ti;
         memcpy(&ti, RTA_DATA(at), take);
-        if (q->least < 0 || (long)ti.tcpi_last_data_recv < q->least)
-            q->least = ti.tcpi_last_data_recv;
+        if (q->least < 0 || (long)ti.base.tcpi_last_data_recv < q->least)
+            q->least = ti.base.tcpi_last_data_recv;
         long w = tcp_waiting(&ti);
         if (w > q->waiting)
             q->waiting = w;

@@ -39,10 +39,13 @@ bool peer_listens_at(pid_t pid, dev_t dev, ino_t ino);
  * Keeps errno. */
 long peer_tcp_quiet_ms(pid_t pid);
 
-/* Milliseconds the TCP connections of PID have had data unacknowledged
- * (a network that stopped carrying anything): the longest over them, since
- * the later of their last acknowledgement and their last send. 0 when
- * nothing waits; -1 when it holds none, or it cannot be told. Keeps errno. */
+/* Milliseconds the TCP connections of PID have had data the other end did
+ * not take (a network that stopped carrying anything): the longest over
+ * those with data unacknowledged or unsent, since their last
+ * acknowledgement. 0 when nothing waits; -1 when it holds none, or it
+ * cannot be told. A connection that was idle and just sent looks as old as
+ * its last acknowledgement for one round trip: ask again before acting.
+ * Keeps errno. */
 long peer_tcp_waiting_ms(pid_t pid);
 
 #endif

@@ -71,6 +71,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "classify.h"
 #include "config.h"
@@ -84,6 +85,8 @@
 
 #define EXIT_USAGE 2
 #define DECIMAL_BASE 10
+/* muxfix-probe waiting: the second look, 200 ms after the first. */
+#define WAITING_AGAIN_NS 200000000L
 #define EXIT_OUTPUT 1
 
 static const char *errno_word(int err)
@@ -291,7 +294,17 @@ static int cmd_waiting(const char *arg)
         (void)fprintf(stderr, "muxfix-probe: waiting: not a process id: %s\n", arg);
         return EXIT_USAGE;
     }
-    (void)printf("%ld\n", peer_tcp_waiting_ms((pid_t)pid));
+    long waited = peer_tcp_waiting_ms((pid_t)pid);
+    if (waited > 0) {
+        /* An idle connection that just sent looks as old as its last
+         * acknowledgement until the answer comes: asked again after a
+         * while, it no longer waits. */
+        const struct timespec again = {.tv_sec = 0, .tv_nsec = WAITING_AGAIN_NS};
+        (void)nanosleep(&again, NULL);
+        long now = peer_tcp_waiting_ms((pid_t)pid);
+        waited = now > 0 ? now : 0;
+    }
+    (void)printf("%ld\n", waited);
     return probe_out_done();
 }
 
