@@ -281,18 +281,14 @@ struct tcp_quiet {
 /* glibc's struct tcp_info stops at tcpi_total_retrans; the kernel's goes
  * on (linux/tcp.h, which cannot be included beside netinet/tcp.h). Fields
  * a kernel does not send stay 0. */
+/* The offset of tcpi_notsent_bytes in the kernel's struct tcp_info, past
+ * four 64-bit and two 32-bit fields after glibc's end. */
+#define KERNEL_NOTSENT_OFFSET 144
 struct tcp_info_ext {
     struct tcp_info base;
-    uint64_t pacing_rate;
-    uint64_t max_pacing_rate;
-    uint64_t bytes_acked;
-    uint64_t bytes_received;
-    uint32_t segs_out;
-    uint32_t segs_in;
+    unsigned char skipped[KERNEL_NOTSENT_OFFSET - sizeof(struct tcp_info)]; /* cppcheck-suppress unusedStructMember */
     uint32_t notsent_bytes; /* written, not yet sent */
 };
-/* The offset of tcpi_notsent_bytes in the kernel's struct tcp_info. */
-#define KERNEL_NOTSENT_OFFSET 144
 _Static_assert(offsetof(struct tcp_info_ext, notsent_bytes) == KERNEL_NOTSENT_OFFSET,
                "struct tcp_info_ext follows the kernel's struct tcp_info");
 
