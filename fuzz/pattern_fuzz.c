@@ -66,7 +66,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         free(base);
     }
-    if (m && len >= 6) {
+    /* The filter, for the path itself and for ssh's temporary name of a
+     * match alike: by its length (link), and with its NUL counted (a
+     * sockaddr's length may hold it). */
+    if ((m || sm) && len >= 6) {
         uint64_t w;
         unsigned char sa[sizeof w];
         const unsigned short family = 1; /* AF_UNIX */
@@ -74,7 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(sa + sizeof family, path, sizeof w - sizeof family);
         memcpy(&w, sa, sizeof w);
         int b = pattern_filter_first(&set.filter, w);
-        if (b < 0 || !pattern_filter_second(&set.filter, b, path, len))
+        if (b < 0 || !pattern_filter_second(&set.filter, b, path, len) ||
+            !pattern_filter_second(&set.filter, b, path, len + 1))
             abort();
     }
     /* classify.c skips the matcher when the literal prefix differs: sound

@@ -63,23 +63,21 @@ MUXFIX_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
     return repair_after_bind(fd, addr, len, ret);
 }
 
-/* link() of NEWPATH returned RET (0 or EEXIST) and the first test did not
- * turn NEWPATH down: the rest, out of line (the pass-through keeps a small
+/* link() of NEWPATH returned RET (0 or EEXIST) and the first test of
+ * filter F did not turn NEWPATH down (B: its bucket, or -1 for a name too
+ * short for it): the rest, out of line (the pass-through keeps a small
  * frame). */
 __attribute__((noinline)) static int link_checked(const char *oldpath,
-                                                  const char *newpath, int ret)
+                                                  const char *newpath, int ret,
+                                                  const struct pattern_filter *f, int b)
 {
-    const struct pattern_filter *f = config_filter();
     /* Only a path that fits sun_path can be a control socket. */
     size_t n = strnlen(newpath, MUXFIX_SUN_PATH_SIZE);
     const struct muxfix_config *cfg = config_get_complete();
     if (n == 0 || n == MUXFIX_SUN_PATH_SIZE)
         return ret;
-    if (n >= CLASSIFY_FIRST_BYTES) {
-        int b = classify_path_first(f, newpath);
-        if (b < 0 || !pattern_filter_second(f, b, newpath, n))
-            return ret;
-    }
+    if (b >= 0 && !pattern_filter_second(f, b, newpath, n))
+        return ret;
     if (!(cfg != NULL ? classify_is_managed_n(cfg, newpath, n) || cfg->learns
                       : repair_wants_path(newpath, n)))
         return ret;
@@ -93,11 +91,13 @@ MUXFIX_EXPORT int link(const char *oldpath, const char *newpath)
         return ret;
     /* The filter's first word holds a name's first 6 bytes, as a sockaddr
      * holds them: a name that long is tested before its length is known. */
-    if (__builtin_expect(strnlen(newpath, CLASSIFY_FIRST_BYTES) == CLASSIFY_FIRST_BYTES &&
-                             classify_path_first(config_filter(), newpath) < 0,
+    const struct pattern_filter *f = config_filter();
+    int b = -1;
+    if (__builtin_expect(classify_has_first_bytes(newpath) &&
+                             (b = classify_path_first(f, newpath)) < 0,
                          1))
         return ret;
-    return link_checked(oldpath, newpath, ret);
+    return link_checked(oldpath, newpath, ret, f, b);
 }
 
 MUXFIX_EXPORT int unlink(const char *path)

@@ -243,29 +243,12 @@ static uint64_t word_of(const char *p, size_t n)
     return w;
 }
 
-/* The word at AT of PATH (N bytes), zeros past its end. Nothing past the
- * end is read: when fewer than 8 bytes are left, the last 8 of PATH are read
- * and shifted into place. */
 #define HOT static inline __attribute__((always_inline))
 
+/* The word at AT of PATH (N bytes), zeros past its end (pattern.h). */
 HOT uint64_t path_word(const char *path, size_t n, size_t at)
 {
-    uint64_t w;
-    if (__builtin_expect(at + WORD_BYTES <= n, 1)) {
-        memcpy(&w, path + at, sizeof w);
-        return w;
-    }
-    if (n < WORD_BYTES)
-        return at < n ? word_of(path + at, n - at) : 0;
-    memcpy(&w, path + n - WORD_BYTES, sizeof w);
-    size_t drop = (at + WORD_BYTES - n) * CHAR_BIT;
-    if (drop >= WORD_BYTES * CHAR_BIT)
-        return 0;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    return w >> drop;
-#else
-    return w << drop;
-#endif
+    return pattern_path_word(path, n, at);
 }
 
 void pattern_set_init(struct pattern_set *set)
@@ -423,6 +406,28 @@ static void choose_second(struct pattern_set *set, const unsigned char *which, u
     }
 }
 
+/* The third test of each bucket that holds one pattern (not a tail) whose
+ * literal prefix is followed by a segment and then one that starts with
+ * literal bytes (struct pattern_filter). */
+static void choose_third(struct pattern_set *set, const unsigned char *which)
+{
+    struct pattern_filter *f = &set->filter;
+    unsigned count[PATTERN_BUCKETS] = {0};
+    for (size_t i = 0; i < set->n; i++)
+        if (!set->entry[i].tail)
+            count[which[i]]++;
+    for (size_t i = 0; i < set->n; i++) {
+        const struct pattern_entry *e = &set->entry[i];
+        unsigned b = which[i];
+        if (e->tail || count[b] != 1 || e->nslash == 0 || e->head[0].mask == 0 ||
+            e->nlit > UCHAR_MAX)
+            continue;
+        f->from[b] = (unsigned char)e->nlit;
+        f->head[b] = e->head[0].word;
+        f->head_mask[b] = e->head[0].mask;
+    }
+}
+
 /* The filter of the addresses SET's patterns (not tails) can match. */
 static void build_filter(struct pattern_set *set, size_t shortest)
 {
@@ -441,6 +446,7 @@ static void build_filter(struct pattern_set *set, size_t shortest)
     for (unsigned b = 0; b < PATTERN_BUCKETS; b++)
         if (((f->bitmap >> b) & 1) != 0)
             choose_second(set, which, b);
+    choose_third(set, which);
     for (size_t i = 0; i < set->n; i++) {
         const struct pattern_entry *e = &set->entry[i];
         if (e->tail)

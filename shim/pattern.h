@@ -19,6 +19,7 @@
 #ifndef MUXFIX_PATTERN_H
 #define MUXFIX_PATTERN_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -79,6 +80,14 @@ struct pattern_filter {
                                                 words, salted */
     unsigned char off[PATTERN_BUCKETS];  /* where the second word starts */
     uint64_t mask2[PATTERN_BUCKETS];     /* its bytes that count */
+    /* The third test, for a bucket of one pattern with a segment after its
+     * literal prefix that starts with literal bytes (D/ * /cm* against
+     * D/pass/x-1, `make bench`'s row 1): the path's next '/' looked for
+     * from FROM[b] (the prefix's length), and the segment after it must
+     * start with HEAD[b] under HEAD_MASK[b] (0: no third test). */
+    unsigned char from[PATTERN_BUCKETS];
+    uint64_t head[PATTERN_BUCKETS];
+    uint64_t head_mask[PATTERN_BUCKETS];
 };
 
 /* A filter every Unix address passes (before the configuration is read, and
@@ -201,8 +210,59 @@ static inline int pattern_filter_first(const struct pattern_filter *f, uint64_t 
     return family == AF_UNIX && ((f->bitmap >> b) & 1) != 0 ? (int)b : -1;
 }
 
+/* The word at AT of PATH (N bytes readable), zeros past its end. Nothing
+ * past the end is read: when fewer than 8 bytes are left, the last 8 of
+ * PATH are read and shifted into place. */
+static inline uint64_t pattern_path_word(const char *path, size_t n, size_t at)
+{
+    uint64_t w;
+    if (__builtin_expect(at + sizeof w <= n, 1)) {
+        memcpy(&w, path + at, sizeof w);
+        return w;
+    }
+    if (n < sizeof w) {
+        unsigned char b[sizeof w] = {0};
+        for (size_t i = at; i < n; i++)
+            b[i - at] = (unsigned char)path[i];
+        memcpy(&w, b, sizeof w);
+        return w;
+    }
+    memcpy(&w, path + n - sizeof w, sizeof w);
+    size_t drop = (at + sizeof w - n) * CHAR_BIT;
+    if (drop >= sizeof w * CHAR_BIT)
+        return 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return w >> drop;
+#else
+    return w << drop;
+#endif
+}
+
+/* The third test (struct pattern_filter), for a path that passed the
+ * second: false when the segment after the one that follows the bucket's
+ * literal prefix cannot start as the pattern's does, or there is none. It
+ * holds for ssh's temporary name too: the suffix holds no '/', and a
+ * segment it shortens is too short for the head. */
+static inline bool pattern_filter_third(const struct pattern_filter *f, int b,
+                                        const char *path, size_t n)
+{
+    uint64_t mask = f->head_mask[b];
+    size_t i = f->from[b];
+    if (mask == 0 || i >= n)
+        return true;
+    /* A NUL is not looked for: a path that ends there has no more '/',
+     * and cannot match whatever follows it. */
+    while (i < n && path[i] != '/')
+        i++;
+    if (i >= n)
+        return false; /* the path ends first: fewer segments */
+    /* Zeros past the end differ from every byte of a head. */
+    return ((pattern_path_word(path, n, i + 1) ^ f->head[b]) & mask) == 0;
+}
+
 /* The second test, for a path in bucket B (pattern_filter_first) with N
- * bytes readable at PATH: false when it cannot be managed. */
+ * bytes readable at PATH: false when it cannot be managed. (The third
+ * follows it.) */
 static inline bool pattern_filter_second(const struct pattern_filter *f, int b,
                                          const char *path, size_t n)
 {
@@ -212,7 +272,8 @@ static inline bool pattern_filter_second(const struct pattern_filter *f, int b,
         return true; /* too near the end for a word: the full test */
     memcpy(&w2, path + off, sizeof w2);
     unsigned k = pattern_bucket2((w2 & f->mask2[b]) ^ (uint64_t)b * PATTERN_SALT);
-    return ((f->bitmap2[k / PATTERN_WORD_BITS] >> (k % PATTERN_WORD_BITS)) & 1) != 0;
+    return ((f->bitmap2[k / PATTERN_WORD_BITS] >> (k % PATTERN_WORD_BITS)) & 1) != 0 &&
+           pattern_filter_third(f, b, path, n);
 }
 
 /* The pass-through's test of an address the kernel accepted (LEN bytes at

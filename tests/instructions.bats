@@ -13,17 +13,23 @@
 # Not a Unix socket, or a path that shares no literal prefix with any
 # pattern: a family check, a word hashed into a 64-bit bitmap (+38..+48 now).
 BUDGET_UNMANAGED=50
-# link() on such a path: the same, after a strnlen of the new name's first
-# 6 bytes (a name has no length until it is looked for; +60 now) [50].
-BUDGET_LINK=65
+# link() on such a path: the same, after a test of the new name's first 6
+# bytes for a NUL, one byte at a time in line (a name has no length until it
+# is looked for; +49 now: a call to strnlen was +60).
+BUDGET_LINK=50
 # A path that starts like the patterns (~/.ssh/agent.sock shares ~/.ssh/
 # with six of them) but matches none: the second word, taken where the
 # patterns differ, turns it down (+66 now).
 BUDGET_PREFIX=150
 # A path with a pattern's whole literal prefix but not its shape (`make
-# bench`'s row 1 paths, D/pass/x-* against D/*/cm*): the full test, out of
-# line, stops at the segment after the prefix (+270..+390 now) [150].
-BUDGET_LITERAL=450
+# bench`'s row 1 paths, D/pass/x-* against D/*/cm*): the filter's third
+# test, in line, finds the next '/' and compares the start of the segment
+# after it with the pattern's "cm" (+96..+106 now; the full test out of line
+# was +276..+284).
+BUDGET_LITERAL=150
+# link() on such a path: the same after a strnlen of the whole name, out of
+# line (+179 now; was +382) [150].
+BUDGET_LINKLITERAL=200
 # Any of these rows with LD_PRELOAD set by hand (no MUXFIX_HOME) before a
 # path has made '~' worth looking up: every Unix path goes to the full test,
 # which looks for the '~' patterns' ends without a home (+290..+560 now).

@@ -2,6 +2,7 @@
  * MUXFIX_PATH parser. Prints one line per failure and a final
  * "N passed, N failed" line; exits 1 on any failure. */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -250,10 +251,56 @@ static void test_set(void)
     }
 }
 
+/* The pass-through's filter (pattern_filter_sockaddr) of PATH as a
+ * sockaddr_un: its exact length (no NUL), and the whole struct (NUL and
+ * zeros after it). */
+static bool filter_passes(const struct pattern_set *set, const char *path, bool padded)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t n = strlen(path);
+    memcpy(sa.sun_path, path, n);
+    size_t len = padded ? sizeof sa : offsetof(struct sockaddr_un, sun_path) + n;
+    return pattern_filter_sockaddr(&set->filter, &sa, len);
+}
+
+/* A bucket of one pattern with a segment after its literal prefix: the
+ * filter turns down a path that has the prefix but not the segment after
+ * the next '/' (the third test), never one that matches. */
+static void test_filter(void)
+{
+    static struct pattern_set set;
+    static const char *const pats[] = {"/srv/mux/*/cm*", "/h/.ssh/cm-*"};
+    make_set(&set, pats, sizeof pats / sizeof pats[0], false);
+    static const struct {
+        const char *path;
+        bool passes;
+    } cases[] = {
+        {"/srv/mux/host/cm", true},
+        {"/srv/mux/host/cm-a", true},
+        {"/srv/mux/host/cm-a.0123456789abcdef", true}, /* ssh's temporary name */
+        {"/srv/mux/pass/x-live", false},
+        {"/srv/mux/pass/c", false},   /* too short for the segment's start */
+        {"/srv/mux/abcd/", false},
+        {"/srv/mux/passwd", false},   /* no segment after */
+        {"/h/.ssh/agent.sock", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *p = cases[i].path;
+        bool e = cases[i].passes;
+        check(filter_passes(&set, p, false) == e, "filter", p, e ? "passes" : "turned down");
+        check(filter_passes(&set, p, true) == e, "filter, padded sockaddr", p,
+              e ? "passes" : "turned down");
+        /* Never a match turned down. */
+        check(!pattern_set_match(&set, p, strlen(p)) || filter_passes(&set, p, false),
+              "filter lets every match through", p, "");
+    }
+}
+
 int main(void)
 {
     test_match();
     test_set();
+    test_filter();
     test_tmp_suffix();
     test_parse();
     test_managed();
