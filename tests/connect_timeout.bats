@@ -10,14 +10,7 @@ load helpers
 setup() {
 	mf_setup
 	export MUXFIX_PATH="$T/*"
-	mf_plain_ssh -M -o ControlPersist=60 -o ControlPath="$T/cm" testhost true
-	MASTER_PID=$(pgrep -u "$MF_UID" -f "^ssh: $T/cm \[mux\]")
-	[[ -n $MASTER_PID ]]
-}
-
-teardown() {
-	kill -CONT "$MASTER_PID" 2>/dev/null || :
-	mf_teardown
+	mf_start_plain_master
 }
 
 masters() {

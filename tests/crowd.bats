@@ -10,24 +10,6 @@ setup() {
 	export MUXFIX_PATH="$T/*"
 }
 
-# crowd RUNNER N CONTROLMASTER: N ssh at once on $T/cm; each one's output
-# in $T/out.I and exit status in $T/rc.I. LOGLEVEL, when set, is passed on.
-crowd() {
-	local runner=$1 n=$2 cm=$3 i
-	local -a pids=()
-	for ((i = 0; i < n; i++)); do
-		(
-			rc=0
-			"$runner" timeout 60 ssh -F "$MF_SSH_CONFIG" ${LOGLEVEL:+-o LogLevel="$LOGLEVEL"} -o ControlMaster="$cm" \
-				-o ControlPersist=30 -o ControlPath="$T/cm" testhost echo "hi-$i" \
-				>"$T/out.$i" 2>&1 || rc=$?
-			echo "$rc" >"$T/rc.$i"
-		) 3>&- &
-		pids+=($!)
-	done
-	wait "${pids[@]}"
-}
-
 # Summary of a crowd: "ok=K failed=F exists=E".
 summary() {
 	local n=$1 i ok=0 failed=0 exists=0
@@ -49,7 +31,7 @@ masters() {
 @test "plain ssh, 16 at once, no master yet: a herd of logins and 'already exists'" {
 	local before
 	before=$(mf_auth_count)
-	crowd mf_plain 16 auto
+	mf_crowd mf_plain 16 -o ControlMaster=auto
 	local s logins
 	s=$(summary 16)
 	logins=$(($(mf_auth_count) - before))
@@ -61,7 +43,7 @@ masters() {
 crowd_under_muxfix() {
 	local n=$1 before s
 	before=$(mf_auth_count)
-	crowd mf_mux "$n" auto
+	mf_crowd mf_mux "$n" -o ControlMaster=auto
 	s=$(summary "$n")
 	echo "# muxfix $n: $s logins=$(($(mf_auth_count) - before)) masters=$(masters)" >&3
 	assert_equal "ok=$n failed=0 exists=0" "$s"
@@ -97,12 +79,12 @@ only_maxstartups_drops() {
 @test "muxfix, 16 at once with ControlMaster=no: nobody waits for a master that never comes" {
 	# A wait would show as a 60 s hang: MUXFIX_WAIT_MS is far above timeout.
 	export MUXFIX_WAIT_MS=120000
-	local t0 t1 t2 LOGLEVEL=INFO
+	local t0 t1 t2
 	t0=$EPOCHREALTIME
-	crowd mf_plain 16 no
+	mf_crowd mf_plain 16 -o LogLevel=INFO -o ControlMaster=no
 	t1=$EPOCHREALTIME
 	only_maxstartups_drops 16
-	crowd mf_mux 16 no
+	mf_crowd mf_mux 16 -o LogLevel=INFO -o ControlMaster=no
 	t2=$EPOCHREALTIME
 	only_maxstartups_drops 16
 	assert_equal 0 "$(masters)"
@@ -118,7 +100,7 @@ only_maxstartups_drops() {
 	(mf_mux timeout 60 ssh -F "$MF_SSH_CONFIG" -o ControlMaster=auto -o ControlPersist=30 \
 		-o ControlPath="$T/cm" -o User=nosuchuser testhost true >"$T/bad.out" 2>&1 || :) 3>&- &
 	local bad=$!
-	crowd mf_mux 8 auto
+	mf_crowd mf_mux 8 -o ControlMaster=auto
 	wait "$bad"
 	assert_equal "ok=8 failed=0 exists=0" "$(summary 8)"
 }

@@ -37,12 +37,41 @@ mf_teardown() {
 	local p
 	# Never leave sshd stopped for the next test (mf_stall_server), nor a
 	# connection cut (mf_cut_master).
-	for p in ${STOPPED_SSHD:-}; do kill -CONT "$p" 2>/dev/null || :; done
+	for p in ${STOPPED_SSHD:-} ${MASTER_PID:-}; do kill -CONT "$p" 2>/dev/null || :; done
 	[[ -z ${CUT_TABLE:-} ]] || nft delete table inet "$CUT_TABLE" 2>/dev/null || :
 	if [[ -n ${T:-} ]]; then
 		mf_kill_matching "$T/"
 		mf_kill_matching "$T.s/"
 	fi
+}
+
+# mf_crowd RUNNER N [ssh option...]: N ssh at once on the ControlPath
+# $T/cm (ControlPersist 30, unless an option says otherwise: the first value
+# counts), each running "${BUSY:-}echo hi-I"; each one's output in $T/out.I
+# and exit status in $T/rc.I.
+mf_crowd() {
+	local runner=$1 n=$2 i
+	shift 2
+	local -a pids=()
+	rm -f "$T"/out.* "$T"/rc.*
+	for ((i = 0; i < n; i++)); do
+		(
+			rc=0
+			"$runner" timeout 60 ssh -F "$MF_SSH_CONFIG" "$@" -o ControlPersist=30 \
+				-o ControlPath="$T/cm" testhost "${BUSY:-}echo hi-$i" >"$T/out.$i" 2>&1 || rc=$?
+			echo "$rc" >"$T/rc.$i"
+		) 3>&- &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+}
+
+# mf_start_plain_master: a master of plain ssh at $T/cm (ControlPersist
+# 60), its pid in MASTER_PID. mf_teardown resumes it if a test stopped it.
+mf_start_plain_master() {
+	mf_plain_ssh -M -o ControlPersist=60 -o ControlPath="$T/cm" testhost true
+	MASTER_PID=$(pgrep -u "$MF_UID" -f "^ssh: $T/cm \[mux\]")
+	[[ -n $MASTER_PID ]]
 }
 
 # mf_stall_server PID: SIGSTOP the sshd processes serving the TCP

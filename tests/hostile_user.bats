@@ -188,20 +188,29 @@ swap_race() {
 # The crowd: while the victim's first ssh logs in (it holds the master
 # lock), the victim's second ssh waits for the master to appear; the
 # attacker, who can see the lock in /proc/locks, binds first.
+# victim_waits S LOG [VAR=VALUE...]: the victim's would-be master holds the
+# lock of S/cm as a logging-in ssh does, and the victim's next ssh
+# (ControlMaster=no, MUXFIX_LOG=LOG, its output in $T/out, its pid in
+# VICTIM) is seen waiting for it.
+victim_waits() {
+	local s=$1 log=$2
+	shift 2
+	mf_as_user sh -c 'umask 077; exec flock -x "$0" sleep 30' "$s/.cm.muxfix-lock" 3>&- &
+	mf_wait_for 5 grep -q "" /proc/locks
+	mf_mux_ssh MUXFIX_VERBOSE=2 MUXFIX_LOG="$log" "$@" -o ControlMaster=no -o ControlPath="$s/cm" \
+		testhost echo ok >"$T/out" 2>&1 3>&- &
+	VICTIM=$!
+	mf_wait_for 10 grep -q "another ssh is becoming the master of $s/cm; waiting" "$log"
+}
+
 @test "crowd wait: another user's listener appearing while we wait is refused, not attached" {
 	local s log
 	s=$(mf_shared_dir sticky 1777)
 	log="$T/mux.log"
 	export MUXFIX_PATH="$s/*"
-	# The victim's would-be master, holding the lock as a logging-in ssh does.
-	mf_as_user sh -c 'umask 077; exec flock -x "$0" sleep 30' "$s/.cm.muxfix-lock" 3>&- &
-	mf_wait_for 5 grep -q "" /proc/locks
-	mf_mux_ssh MUXFIX_VERBOSE=2 MUXFIX_LOG="$log" -o ControlMaster=no -o ControlPath="$s/cm" \
-		testhost echo ok >"$T/out" 2>&1 3>&- &
-	local victim=$!
-	mf_wait_for 10 grep -q "another ssh is becoming the master of $s/cm; waiting" "$log"
+	victim_waits "$s" "$log"
 	fake_master mf_as_other "$s/cm" "$R" >/dev/null
-	wait "$victim"
+	wait "$VICTIM"
 	cat "$log" "$T/out" >&2
 	assert_equal ok "$(tail -n 1 "$T/out")"
 	grep -q "refused the control socket $s/cm: its master runs as uid $MF_OTHER_UID" "$log"
@@ -217,12 +226,7 @@ swap_race() {
 	s=$(mf_shared_dir sticky 1777)
 	log="$T/mux.log"
 	export MUXFIX_PATH="$s/*"
-	mf_as_user sh -c 'umask 077; exec flock -x "$0" sleep 30' "$s/.cm.muxfix-lock" 3>&- &
-	mf_wait_for 5 grep -q "" /proc/locks
-	mf_mux_ssh MUXFIX_VERBOSE=2 MUXFIX_WAIT_MS=2000 MUXFIX_LOG="$log" \
-		-o ControlMaster=no -o ControlPath="$s/cm" testhost echo ok >"$T/out" 2>&1 3>&- &
-	local victim=$!
-	mf_wait_for 10 grep -q "another ssh is becoming the master of $s/cm; waiting" "$log"
+	victim_waits "$s" "$log" MUXFIX_WAIT_MS=2000
 	local out pid
 	out=$(mktemp "$MF_TMP/.full.XXXXXX")
 	chmod 0666 "$out"
@@ -230,8 +234,8 @@ swap_race() {
 		</dev/null >/dev/null 2>&1 3>&- &
 	mf_wait_for 5 grep -qx ready "$out"
 	# Bounded: the wait is 2 s, then ssh logs in itself.
-	mf_wait_for 20 mf_gone "$victim" || _mf_fail "the waiting ssh hangs: $(cat "$log")"
-	wait "$victim" || :
+	mf_wait_for 20 mf_gone "$VICTIM" || _mf_fail "the waiting ssh hangs: $(cat "$log")"
+	wait "$VICTIM" || :
 	cat "$log" "$T/out" >&2
 	assert_equal ok "$(tail -n 1 "$T/out")"
 }

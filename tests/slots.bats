@@ -15,26 +15,6 @@ setup() {
 	export MUXFIX_PATH="$T/*"
 }
 
-# crowd RUNNER N [ssh option...]: N ssh at once on $T/cm, each running
-# "${BUSY}echo hi-I"; output in $T/out.I, exit status in $T/rc.I.
-crowd() {
-	local runner=$1 n=$2 i
-	shift 2
-	local -a pids=()
-	rm -f "$T"/out.* "$T"/rc.*
-	for ((i = 0; i < n; i++)); do
-		(
-			rc=0
-			"$runner" timeout 60 ssh -F "$MF_SSH_CONFIG" -o ControlMaster=auto \
-				-o ControlPersist=30 -o ControlPath="$T/cm" "$@" testhost "${BUSY:-}echo hi-$i" \
-				>"$T/out.$i" 2>&1 || rc=$?
-			echo "$rc" >"$T/rc.$i"
-		) 3>&- &
-		pids+=($!)
-	done
-	wait "${pids[@]}"
-}
-
 # summary N: "ok=K failed=F exists=E refused=R kex=X" over the last crowd.
 summary() {
 	local n=$1 i ok=0 failed=0 exists=0 refused=0 kex=0
@@ -76,14 +56,14 @@ plain_then_muxfix() {
 	[[ $with_master == 1 ]] && start_master
 	before=$(mf_auth_count)
 	t0=$EPOCHREALTIME
-	crowd mf_plain "$n"
+	mf_crowd mf_plain "$n" -o ControlMaster=auto
 	t1=$EPOCHREALTIME
 	PLAIN=$(summary "$n") PLAIN_LOGINS=$(($(mf_auth_count) - before))
 	stop_masters
 	[[ $with_master == 1 ]] && start_master
 	before=$(mf_auth_count)
 	t1=$EPOCHREALTIME
-	crowd mf_mux "$n"
+	mf_crowd mf_mux "$n" -o ControlMaster=auto
 	t2=$EPOCHREALTIME
 	MUX=$(summary "$n") MUX_LOGINS=$(($(mf_auth_count) - before))
 	MUX_LINES=$(other_lines)
@@ -131,7 +111,7 @@ plain_then_muxfix() {
 
 @test "MUXFIX_VERBOSE=1 in a crowd: every client told to wait is attached once a slot came free, and says so" {
 	export MUXFIX_VERBOSE=1
-	crowd mf_mux 16
+	mf_crowd mf_mux 16 -o ControlMaster=auto
 	assert_equal "ok=16 failed=0 exists=0 refused=0 kex=0" "$(summary 16)"
 	local waited attached
 	waited=$(grep -l "session refused by the server's MaxSessions" "$T"/out.* | wc -l)
