@@ -13,6 +13,7 @@
 
 #include "logfile.h"
 #include "real.h"
+#include "state.h"
 #include "util.h"
 
 /* Shared state (state.h), claimed then published once: CONFIG_UNREAD, the
@@ -22,12 +23,18 @@
  * finish; the child starts over. */
 enum { CONFIG_UNREAD = 0, CONFIG_READY = -1 };
 
-static struct muxfix_config config;
-static int config_state = CONFIG_UNREAD;   /* the environment read */
-static int patterns_state = CONFIG_UNREAD; /* config.patterns complete */
+/* config's alignment: a page (4 KiB on most Linux ports; on one with larger
+ * pages it only spreads less). */
+#define CONFIG_PAGE 4096
+
+/* On a page of its own: what a process that manages nothing writes of it
+ * (its first fields, the filter, one entry) stays on the first (config.h). */
+static struct muxfix_config config __attribute__((aligned(CONFIG_PAGE)));
+STATE_FIRST_USE static int config_state = CONFIG_UNREAD;   /* the environment read */
+STATE_FIRST_USE static int patterns_state = CONFIG_UNREAD; /* config.patterns complete */
 
 const struct pattern_filter *muxfix_config_filter = &pattern_filter_all;
-const struct muxfix_config *muxfix_config_complete;
+STATE_FIRST_USE const struct muxfix_config *muxfix_config_complete;
 
 /* getpwuid_r's scratch space; NSS entries are far smaller. */
 #define PASSWD_BUF_SIZE 4096
@@ -51,9 +58,6 @@ const struct muxfix_config *muxfix_config_complete;
  * its patterns as written (or the defaults'), and the set a path must match
  * for the home directories to be worth looking up. */
 static struct {
-    bool value_ok; /* MUXFIX_PATH set, valid as far as it can be without homes */
-    bool has_hint; /* MUXFIX_HOME gave our home: only "~user" is looked up */
-    size_t nvalue, ndefault, used;
     char value_head[PATH_QUOTE + 1]; /* for the warning, if expanding fails */
     const char *value[MUXFIX_MAX_PATTERNS];
     const char *dflt[MUXFIX_MAX_PATTERNS]; /* kept for the set only */
@@ -61,6 +65,13 @@ static struct {
     char text[PENDING_TEXT];
     char hint[PATH_MAX];
 } pending;
+/* Its counts, written by every process that reads the configuration: in
+ * .data (state.h), not on a page of the bss of their own. */
+STATE_FIRST_USE static struct {
+    bool value_ok; /* MUXFIX_PATH set, valid as far as it can be without homes */
+    bool has_hint; /* MUXFIX_HOME gave our home: only "~user" is looked up */
+    size_t nvalue, ndefault, used;
+} pending_n;
 
 /* A disabled library's filter: rejects every path. */
 static const struct pattern_filter reject_all;
@@ -85,7 +96,7 @@ __attribute__((format(printf, 1, 2))) static void config_warn(const char *fmt,
 /* NOLINTNEXTLINE(readability-non-const-parameter): the compare-and-swap writes it */
 static bool claim(int *state, int seen)
 {
-    int me = (int)getpid();
+    int me = (int)util_getpid();
     if (seen == me)
         return false;
     return __atomic_compare_exchange_n(state, &seen, me, false,
@@ -98,7 +109,7 @@ static bool home_of(const char *user, char *out, size_t size)
     struct passwd pw, *res = NULL;
     char buf[PASSWD_BUF_SIZE];
     int rc = user != NULL ? getpwnam_r(user, &pw, buf, sizeof buf, &res)
-                          : getpwuid_r(getuid(), &pw, buf, sizeof buf, &res);
+                          : getpwuid_r(util_getuid(), &pw, buf, sizeof buf, &res);
     if (rc != 0 || res == NULL || pw.pw_dir == NULL)
         return false;
     size_t len = strlen(pw.pw_dir);
@@ -113,6 +124,16 @@ static size_t tilde_user_len(const char *pat, size_t len)
 {
     const char *slash = memchr(pat, '/', len);
     return (slash != NULL ? (size_t)(slash - pat) : len) - 1;
+}
+
+/* memcpy of N bytes its caller has just checked fit: the pattern copies
+ * every process that makes a Unix-socket call runs once. Not memcpy, which
+ * _FORTIFY_SOURCE makes __memcpy_chk there, and that lies in a 64 KiB
+ * stretch of libc nothing else such a process runs (make bench, row 7:
+ * 16 more pages). */
+static inline void copy_checked(char *dst, const char *src, size_t n)
+{
+    __builtin_memcpy(dst, src, n);
 }
 
 /* Expand a leading "~" or "~user" of PAT (length LEN) into OUT. */
@@ -143,8 +164,8 @@ static const char *expand_tilde(const char *pat, size_t len, const char *home,
     size_t plen = strlen(prefix), rlen = len - (size_t)(rest - pat);
     if (plen + rlen >= size)
         return "pattern too long";
-    memcpy(out, prefix, plen);
-    memcpy(out + plen, rest, rlen);
+    copy_checked(out, prefix, plen);
+    copy_checked(out + plen, rest, rlen);
     out[plen + rlen] = '\0';
     return NULL;
 }
@@ -169,7 +190,7 @@ static const char *add_pattern(struct muxfix_config *cfg, const char *pat,
     if (elen >= MUXFIX_PATTERN_ARENA - *used)
         return "patterns too long in total";
     char *at = cfg->arena + *used;
-    memcpy(at, expanded, elen + 1);
+    copy_checked(at, expanded, elen + 1);
     cfg->patterns[cfg->npatterns++] = at;
     (void)pattern_set_add(&cfg->set, at, false);
     *used += elen + 1;
@@ -246,12 +267,12 @@ static const char *keep_pending(const char *value, const char **list, size_t *n)
         size_t ulen = p[0] == '~' ? tilde_user_len(p, len) : 0;
         if (ulen >= USER_NAME_MAX)
             return "user name after '~' is too long";
-        if (len >= sizeof pending.text - pending.used)
+        if (len >= sizeof pending.text - pending_n.used)
             return "patterns too long in total";
-        char *at = pending.text + pending.used;
+        char *at = pending.text + pending_n.used;
         memcpy(at, p, len);
         at[len] = '\0';
-        pending.used += len + 1;
+        pending_n.used += len + 1;
         list[(*n)++] = at;
         if (p[0] == '~')
             (void)pattern_set_add(&pending.set, at + 1 + ulen, true);
@@ -299,7 +320,7 @@ static const char *read_home_hint(char *out, size_t size)
                     "home directory up\n", value, "not UID:/DIRECTORY");
         return NULL;
     }
-    if (uid != (unsigned long)getuid())
+    if (uid != (unsigned long)util_getuid())
         return NULL;
     memcpy(out, end + 1, len + 1);
     return out;
@@ -319,9 +340,9 @@ static void read_patterns(struct muxfix_config *cfg)
      * needs no lookup never touches its pages. */
     if (hint != NULL && (value == NULL || tilde_need(value) == TILDE_USER))
         memcpy(pending.hint, hint, strlen(hint) + 1);
-    pending.has_hint = hint != NULL;
-    pending.value_ok = false;
-    pending.nvalue = pending.ndefault = pending.used = 0;
+    pending_n.has_hint = hint != NULL;
+    pending_n.value_ok = false;
+    pending_n.nvalue = pending_n.ndefault = pending_n.used = 0;
     clear_patterns(cfg);
     __atomic_store_n(&patterns_state, CONFIG_READY, __ATOMIC_RELAXED);
     if (value != NULL) {
@@ -330,27 +351,27 @@ static void read_patterns(struct muxfix_config *cfg)
             reason = config_parse_patterns(cfg, value, hint);
         } else {
             pattern_set_init(&pending.set);
-            if ((reason = keep_pending(value, pending.value, &pending.nvalue)) == NULL)
-                pending.value_ok = true;
+            if ((reason = keep_pending(value, pending.value, &pending_n.nvalue)) == NULL)
+                pending_n.value_ok = true;
         }
-        if (reason == NULL && !pending.value_ok)
+        if (reason == NULL && !pending_n.value_ok)
             return;
         if (reason != NULL) {
             config_warn("muxfix: ignoring MUXFIX_PATH='%.80s' (%s); using the "
                         "default patterns\n", value, reason);
-            pending.nvalue = pending.used = 0;
+            pending_n.nvalue = pending_n.used = 0;
             pattern_set_init(&pending.set);
         } else {
             (void)snprintf(pending.value_head, sizeof pending.value_head, "%s", value);
         }
     }
-    if (!pending.value_ok && hint != NULL) {
+    if (!pending_n.value_ok && hint != NULL) {
         load_default_patterns(cfg, hint);
         return;
     }
-    if (!pending.value_ok)
+    if (!pending_n.value_ok)
         pattern_set_init(&pending.set);
-    (void)keep_pending(MUXFIX_DEFAULT_PATH, pending.dflt, &pending.ndefault);
+    (void)keep_pending(MUXFIX_DEFAULT_PATH, pending.dflt, &pending_n.ndefault);
     pattern_set_build(&pending.set);
     __atomic_store_n(&patterns_state, CONFIG_UNREAD, __ATOMIC_RELAXED);
 }
@@ -359,12 +380,12 @@ static void read_patterns(struct muxfix_config *cfg)
 static void resolve_patterns(struct muxfix_config *cfg)
 {
     char homebuf[PATH_MAX];
-    const char *home = pending.has_hint ? pending.hint
+    const char *home = pending_n.has_hint ? pending.hint
                        : home_of(NULL, homebuf, sizeof homebuf) ? homebuf
                                                                 : NULL;
 
-    if (pending.value_ok) {
-        const char *reason = parse_list(cfg, pending.value, pending.nvalue, home);
+    if (pending_n.value_ok) {
+        const char *reason = parse_list(cfg, pending.value, pending_n.nvalue, home);
         if (reason == NULL)
             return;
         config_warn("muxfix: ignoring MUXFIX_PATH='%s' (%s); using the "
@@ -450,12 +471,21 @@ static void read_log(struct muxfix_config *cfg)
     cfg->log_to_file = true;
 }
 
+/* Empty PATH, without writing to its page when it is empty already: a
+ * process without the variable never touches it (config.h). */
+static void clear_path(char *path)
+{
+    if (path[0] != '\0')
+        path[0] = '\0';
+}
+
 static void read_auth_sock(struct muxfix_config *cfg)
 {
     const char *value = getenv("SSH_AUTH_SOCK");
-    cfg->auth_sock[0] = '\0';
     if (value != NULL && strlen(value) < sizeof cfg->auth_sock)
         strcpy(cfg->auth_sock, value);
+    else
+        clear_path(cfg->auth_sock);
 }
 
 /* Every field is set here: a fork() child may start over on what its parent
@@ -470,7 +500,7 @@ static void read_config(struct muxfix_config *cfg)
     cfg->wait_ms = 0;
     cfg->replay = false;
     cfg->log_to_file = false;
-    cfg->auth_sock[0] = '\0';
+    clear_path(cfg->auth_sock);
     clear_patterns(cfg);
     /* A secure-execution process (setuid, capabilities) must not be steered
      * by its caller's environment; ld.so normally refuses the preload. */

@@ -70,6 +70,11 @@
 #define MUXFIX_MAX_PATTERNS PATTERN_SET_MAX
 #define MUXFIX_PATTERN_ARENA 16384
 
+/* The order is for memory: what every process writes on its first
+ * Unix-socket call (the scalars, the first pattern, the set's filter and
+ * first entry) on the first page (config.c aligns it), then the set's
+ * groups and the arena, a page each; the paths, written only when set,
+ * last. */
 struct muxfix_config {
     bool disabled;
     int verbose;
@@ -79,8 +84,6 @@ struct muxfix_config {
     int slot_wait_ms; /* MUXFIX_SLOT_WAIT_MS */
     int reply_timeout_ms; /* MUXFIX_REPLY_TIMEOUT_MS */
     bool log_to_file;
-    char log_path[PATH_MAX];
-    char auth_sock[PATH_MAX]; /* $SSH_AUTH_SOCK: never managed */
     /* ssh with MUXFIX_PATH unset: its own ControlPath is learnt (learn.h),
      * so every Unix address goes on to the repair code's test. */
     bool learns;
@@ -90,6 +93,8 @@ struct muxfix_config {
     const char *patterns[MUXFIX_MAX_PATTERNS];
     struct pattern_set set;
     char arena[MUXFIX_PATTERN_ARENA];
+    char auth_sock[PATH_MAX]; /* $SSH_AUTH_SOCK: never managed */
+    char log_path[PATH_MAX];
 };
 
 /* The configuration, reading the environment on first use. NULL while

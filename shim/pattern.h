@@ -131,9 +131,9 @@ struct pattern_set {
      * word under KEY_MASK (BUCKET[b] and GROUP_NEXT[g]: a group number + 1,
      * 0 ends the chain); the entries (indexes) of group G at
      * ORDER[GFIRST[G], GFIRST[G + 1]); the bytes a path must hold after a
-     * '/' for a tail to match. The small arrays first, then the groups and
-     * the entries: a set of a few patterns is a few pages of memory, not
-     * the whole of it. */
+     * '/' for a tail to match. The small arrays first, then the entries and
+     * the groups: a set of a few patterns is a few pages of memory, not
+     * the whole of it, and the filter and the first entry share one. */
     uint64_t key_mask;
     unsigned ngroups;
     unsigned nanchors; /* 0: no tails; PATTERN_ANCHORS_ANY: any path */
@@ -142,8 +142,8 @@ struct pattern_set {
     unsigned char group_next[PATTERN_SET_MAX];
     unsigned char gfirst[PATTERN_SET_MAX + 1];
     unsigned char order[PATTERN_SET_MAX];
-    struct pattern_word group[PATTERN_SET_MAX];
     struct pattern_entry entry[PATTERN_SET_MAX];
+    struct pattern_word group[PATTERN_SET_MAX];
 };
 
 /* Empty SET. */

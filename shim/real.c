@@ -5,12 +5,15 @@
 #include <errno.h>
 #include <unistd.h>
 
-real_sockaddr_fn *real_slot_connect, *real_slot_bind;
-real_link_fn *real_slot_link;
-real_unlink_fn *real_slot_unlink;
-real_read_fn *real_slot_read;
-real_write_fn *real_slot_write;
-real_sendmsg_fn *real_slot_sendmsg;
+#include "state.h"
+
+STATE_FIRST_USE real_sockaddr_fn *real_slot_connect;
+STATE_FIRST_USE real_sockaddr_fn *real_slot_bind;
+STATE_FIRST_USE real_link_fn *real_slot_link;
+STATE_FIRST_USE real_unlink_fn *real_slot_unlink;
+STATE_FIRST_USE real_read_fn *real_slot_read;
+STATE_FIRST_USE real_write_fn *real_slot_write;
+STATE_FIRST_USE real_sendmsg_fn *real_slot_sendmsg;
 
 /* Each pointer is resolved on the first call that needs it: a constructor
  * resolving all seven would cost every process 8,000 instructions at start,
