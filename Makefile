@@ -80,8 +80,25 @@ INSTR_PROGS := $(BUILD)/bench-instr $(BUILD)/bench-forward.so $(BUILD)/bench-emp
 
 all: $(LIB) $(PROGS) $(PROBE) $(INSTR_PROGS)
 
-$(LIB): $(SHIM_SRC) $(SHIM_HDR) | $(BUILD)
-	$(CC) $(CPPFLAGS) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -shared $(LDFLAGS) $(LDFLAGS_LIB) -o $@ $(SHIM_SRC) $(LDLIBS_LIB)
+# The code every process runs on its Unix-socket calls, repairing or not:
+# linked into a segment of its own (shim/hot.ld), apart from the repair's,
+# so that a process that manages nothing maps only its pages. A function
+# these files call must be in one of them (tests/memory.bats fails if a
+# pass-through call maps a page of the rest).
+HOT_SRC  := shim/interpose.c shim/real.c shim/config.c shim/pattern.c shim/classify.c
+LIB_OBJ  := $(patsubst shim/%.c,$(BUILD)/obj/hot/%.o,$(HOT_SRC)) \
+            $(patsubst shim/%.c,$(BUILD)/obj/%.o,$(filter-out $(HOT_SRC),$(SHIM_SRC)))
+
+$(BUILD)/obj/hot/%.o: shim/%.c $(SHIM_HDR) | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/%.o: shim/%.c $(SHIM_HDR) | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ) shim/hot.ld
+	$(CC) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -shared $(LDFLAGS) $(LDFLAGS_LIB) -Wl,-T,shim/hot.ld -o $@ $(LIB_OBJ) $(LDLIBS_LIB)
 
 # Built from the library's own code, so that the command's answers are the
 # library's: judging and removal (judge.c, ctldir.c), MUXFIX_PATH read as the

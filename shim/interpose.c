@@ -41,7 +41,7 @@ static inline bool is_managed(const struct sockaddr *addr, socklen_t len)
     const struct muxfix_config *cfg = config_get_complete();
     return __builtin_expect(cfg != NULL, 1)
                ? classify_sockaddr_is_managed(cfg, addr, len) || cfg->learns
-               : repair_wants_sockaddr(addr, len);
+               : classify_managing_sockaddr(addr, len) != NULL;
 }
 
 MUXFIX_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -79,7 +79,7 @@ __attribute__((noinline)) static int link_checked(const char *oldpath,
     if (b >= 0 && !pattern_filter_second(f, b, newpath, n))
         return ret;
     if (!(cfg != NULL ? classify_is_managed_n(cfg, newpath, n) || cfg->learns
-                      : repair_wants_path(newpath, n)))
+                      : classify_managing_path(newpath, n) != NULL))
         return ret;
     return repair_after_link(oldpath, newpath, ret);
 }

@@ -21,57 +21,6 @@
 #include "trust.h"
 #include "util.h"
 
-/* The configuration, its patterns complete, when PATH (N bytes) is managed
- * or, in a process that learns ssh's ControlPath (learn.h), may be; NULL
- * when it is not (or the configuration is being read: pass through). The
- * home directories behind '~' are looked up only for a path that could
- * match a '~' pattern whatever they are, or in a process that learns. Keeps
- * errno (nothing it calls but the reading and the lookup sets it, and those
- * keep it). */
-static const struct muxfix_config *config_managing(const char *path, size_t n)
-{
-    const struct muxfix_config *cfg = config_get();
-    if (cfg == NULL || cfg->disabled ||
-        (!cfg->learns && !config_may_manage(cfg, path, n)) ||
-        (cfg = config_get_resolved()) == NULL)
-        return NULL;
-    return cfg->learns || classify_is_managed_n(cfg, path, n) ? cfg : NULL;
-}
-
-/* The configuration when ADDR is a managed path or, in a process that
- * learns (learn.h), a Unix path; else NULL. Keeps errno; copies nothing
- * (the repair copies the path, the pass-through does not). */
-static const struct muxfix_config *managed(const struct sockaddr *addr,
-                                           socklen_t len)
-{
-    const struct muxfix_config *cfg = config_get_complete();
-    size_t max;
-    if (__builtin_expect(cfg != NULL, 1)) {
-        if (classify_sockaddr_is_managed(cfg, addr, len))
-            return cfg;
-        return cfg->learns && classify_sockaddr_place(addr, len, &max) != NULL
-                   ? cfg
-                   : NULL;
-    }
-    /* First use, or '~' not expanded yet. */
-    const char *src = classify_sockaddr_place(addr, len, &max);
-    if (src == NULL || (cfg = config_get()) == NULL || cfg->disabled ||
-        (!cfg->learns && !config_may_manage_max(cfg, src, max)) ||
-        (cfg = config_get_resolved()) == NULL)
-        return NULL;
-    return cfg->learns || classify_sockaddr_is_managed(cfg, addr, len) ? cfg : NULL;
-}
-
-bool repair_wants_sockaddr(const struct sockaddr *addr, socklen_t len)
-{
-    return managed(addr, len) != NULL;
-}
-
-bool repair_wants_path(const char *path, size_t n)
-{
-    return config_managing(path, n) != NULL;
-}
-
 /* Managed: it matches a pattern, or it is ssh's ControlPath learnt in this
  * process (learn.h). */
 static bool is_managed(const struct muxfix_config *cfg, const char *path)
@@ -207,7 +156,7 @@ static int connect_managed(const struct muxfix_config *cfg, int fd,
 /* A connect of FD to the managed ADDR returned RET: repair and check the
  * master; FOLLOW: follow the connection's handshake (follow.h). UNMANAGED
  * is what a path turns out not to be managed returns (in a process that
- * learns, managed() lets every Unix path through). */
+ * learns, classify_managing_sockaddr() lets every Unix path through). */
 __attribute__((noinline)) static int
 connect_repair(const struct muxfix_config *cfg, int fd,
                const struct sockaddr *addr, socklen_t len, int ret, bool follow,
@@ -240,7 +189,7 @@ connect_repair(const struct muxfix_config *cfg, int fd,
 static int connect_checked(int fd, const struct sockaddr *addr, socklen_t len,
                            int ret, bool follow, int unmanaged)
 {
-    const struct muxfix_config *cfg = managed(addr, len);
+    const struct muxfix_config *cfg = classify_managing_sockaddr(addr, len);
     if (cfg == NULL)
         return unmanaged;
     return connect_repair(cfg, fd, addr, len, ret, follow, unmanaged);
@@ -291,7 +240,7 @@ int repair_after_bind(int fd, const struct sockaddr *addr, socklen_t len,
 {
     int saved = errno;
 
-    const struct muxfix_config *cfg = managed(addr, len);
+    const struct muxfix_config *cfg = classify_managing_sockaddr(addr, len);
     if (cfg == NULL)
         return ret;
     return bind_repair(cfg, fd, addr, len, ret, saved);
@@ -303,7 +252,7 @@ int repair_after_link(const char *oldpath, const char *newpath, int ret)
     /* Only a path that fits sun_path can be a control socket. */
     size_t n = strnlen(newpath, MUXFIX_SUN_PATH_SIZE);
     const struct muxfix_config *cfg =
-        n < MUXFIX_SUN_PATH_SIZE ? config_managing(newpath, n) : NULL;
+        n < MUXFIX_SUN_PATH_SIZE ? classify_managing_path(newpath, n) : NULL;
 
     if (cfg == NULL || (cfg->learns && !is_managed(cfg, newpath) &&
                         !learn_from_publish(cfg, oldpath, newpath))) {

@@ -9,14 +9,6 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-/* Is ADDR (LEN bytes, accepted by the kernel and let through by the
- * pass-through's filter) a managed path? Reads the configuration on first
- * use; copies nothing; keeps errno. Only then is repair_after_* called. */
-bool repair_wants_sockaddr(const struct sockaddr *addr, socklen_t len);
-
-/* The same for PATH, N bytes (link()'s new name). */
-bool repair_wants_path(const char *path, size_t n);
-
 int repair_after_connect(int fd, const struct sockaddr *addr, socklen_t len,
                          int ret);
 /* FD, a fresh socket, was connected to the managed control socket ADDR with

@@ -1,0 +1,55 @@
+#!/usr/bin/env bats
+# A process that manages nothing maps only the pass-through's code: the
+# library's code is linked in two segments (shim/hot.ld), and the kernel's
+# fault-around, which maps up to 64 KiB of a file around each page fault,
+# stays within one. tests/progs/coldpages.c makes every interposed call on
+# unmanaged paths and counts the pages of each segment present in memory
+# (exact, unlike RSS totals; the RSS itself is `make bench`'s row 7). No
+# sshd: these run the program directly.
+
+setup_file() { :; }
+teardown_file() { :; }
+setup() {
+	# ASan's module constructors run at load in every object, repair's too.
+	[[ -z ${MUXFIX_TEST_PRELOAD_EXTRA:-} ]] || skip "the optimised build's layout (make test), not the sanitizer's"
+	B=${MUXFIX_TEST_BUILD:-$BATS_TEST_DIRNAME/../build}
+	T=$(mktemp -d)
+	mkdir "$T/run" "$T/pass" "$T/home"
+	# The default patterns and T/*/cm*: T/pass/x-1 starts with a pattern's
+	# literal prefix, ~/.ssh/agent.sock shares ~/.ssh/ with six patterns.
+	# shellcheck disable=SC2016 # '~' is for the library to expand
+	export MUXFIX_PATH='~/.ssh/sockets/*:~/.ssh/cm-*:~/.ssh/cm/*:~/.ssh/master-*:~/.ssh/controlmasters/*:~/.ssh/control/*:~/.ansible/cp/*:/tmp/ssh_control_*/*'":$T/*/cm*"
+	unset MUXFIX_DISABLE MUXFIX_VERBOSE MUXFIX_LOG MUXFIX_HOME SSH_AUTH_SOCK
+}
+teardown() { rm -rf "$T"; }
+
+# pages [N=V ...] PATH...: coldpages under the library, in T/run.
+pages() {
+	local -a envs=()
+	while [[ $1 == *=* ]]; do envs+=("$1"); shift; done
+	env "${envs[@]}" LD_PRELOAD="$B/libmuxfix.so" "$B/coldpages" "$T/run" "$@"
+}
+
+@test "calls that repair nothing map no page of the repair's code or of the unwinding tables" {
+	# As the muxfix command runs a process ('~' is T/home), then with
+	# LD_PRELOAD alone ('~' looked up in the passwd database when a path
+	# could match a '~' pattern).
+	run pages "MUXFIX_HOME=$(id -u):$T/home" /var/tmp/muxfix-none-$$ "$T/home/.ssh/agent.sock" "$T/pass/x-1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ ^hot\ ([0-9]+)\ cold\ 0\ unwind\ 0$ ]]
+	[ "${BASH_REMATCH[1]}" -gt 0 ]
+	rm -rf "$T/run" && mkdir "$T/run"
+	run pages /var/tmp/muxfix-none-$$ "$T/pass/x-1" "$T/pass/x-2/cm-1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ ^hot\ [1-9][0-9]*\ cold\ 0\ unwind\ 0$ ]]
+}
+
+@test "one managed call maps the repair's code: the count sees it" {
+	# T/pass/cm-1 matches T/*/cm* and does not exist: the repair looks.
+	run pages "MUXFIX_HOME=$(id -u):$T/home" "$T/pass/cm-1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ ^hot\ [1-9][0-9]*\ cold\ [1-9][0-9]*\ unwind\ 0$ ]]
+}
