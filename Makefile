@@ -85,7 +85,7 @@ all: $(LIB) $(PROGS) $(PROBE) $(INSTR_PROGS)
 # so that a process that manages nothing maps only its pages. A function
 # these files call must be in one of them (tests/memory.bats fails if a
 # pass-through call maps a page of the rest).
-HOT_SRC  := shim/interpose.c shim/real.c shim/config.c shim/pattern.c shim/classify.c
+HOT_SRC  := shim/interpose.c shim/gate.c shim/real.c shim/config.c shim/pattern.c shim/classify.c
 LIB_OBJ  := $(patsubst shim/%.c,$(BUILD)/obj/hot/%.o,$(HOT_SRC)) \
             $(patsubst shim/%.c,$(BUILD)/obj/%.o,$(filter-out $(HOT_SRC),$(SHIM_SRC)))
 

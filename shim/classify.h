@@ -107,21 +107,4 @@ bool classify_is_managed_n(const struct muxfix_config *cfg, const char *path,
 /* The same for a NUL-terminated PATH. */
 bool classify_path_is_managed(const struct muxfix_config *cfg, const char *path);
 
-/* The gate between the pass-through and the repair (here, with the code
- * every process runs, not in repair.c: see the Makefile's HOT_SRC). The
- * configuration, its patterns complete, when ADDR (LEN bytes, accepted by
- * the kernel and let through by the pass-through's filter) is a managed
- * path or, in a process that learns ssh's ControlPath (learn.h), a Unix
- * path; NULL when it is not, or while the configuration is being read
- * (pass through). Reads the configuration on first use; the home
- * directories behind '~' are looked up only for a path that could match a
- * '~' pattern whatever they are, or in a process that learns. Copies
- * nothing (the repair copies the path); keeps errno. Only then is
- * repair_after_* called. */
-const struct muxfix_config *classify_managing_sockaddr(const struct sockaddr *addr,
-                                                       socklen_t len);
-
-/* The same for PATH, N bytes (link()'s new name). */
-const struct muxfix_config *classify_managing_path(const char *path, size_t n);
-
 #endif

@@ -475,7 +475,8 @@ static void read_log(struct muxfix_config *cfg)
  * process without the variable never touches it (config.h). */
 static void clear_path(char *path)
 {
-    if (path[0] != '\0')
+    /* The test is the point: an unconditional store would dirty the page. */
+    if (path[0] != '\0') /* cppcheck-suppress duplicateConditionalAssign */
         path[0] = '\0';
 }
 

@@ -17,6 +17,7 @@
 #include "classify.h"
 #include "config.h"
 #include "follow.h"
+#include "gate.h"
 #include "publish.h"
 #include "real.h"
 #include "repair.h"
@@ -41,7 +42,7 @@ static inline bool is_managed(const struct sockaddr *addr, socklen_t len)
     const struct muxfix_config *cfg = config_get_complete();
     return __builtin_expect(cfg != NULL, 1)
                ? classify_sockaddr_is_managed(cfg, addr, len) || cfg->learns
-               : classify_managing_sockaddr(addr, len) != NULL;
+               : gate_sockaddr(addr, len) != NULL;
 }
 
 MUXFIX_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -79,7 +80,7 @@ __attribute__((noinline)) static int link_checked(const char *oldpath,
     if (b >= 0 && !pattern_filter_second(f, b, newpath, n))
         return ret;
     if (!(cfg != NULL ? classify_is_managed_n(cfg, newpath, n) || cfg->learns
-                      : classify_managing_path(newpath, n) != NULL))
+                      : gate_path(newpath, n) != NULL))
         return ret;
     return repair_after_link(oldpath, newpath, ret);
 }

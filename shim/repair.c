@@ -9,6 +9,7 @@
 #include "config.h"
 #include "crowd.h"
 #include "follow.h"
+#include "gate.h"
 #include "hello.h"
 #include "keep.h"
 #include "learn.h"
@@ -156,7 +157,7 @@ static int connect_managed(const struct muxfix_config *cfg, int fd,
 /* A connect of FD to the managed ADDR returned RET: repair and check the
  * master; FOLLOW: follow the connection's handshake (follow.h). UNMANAGED
  * is what a path turns out not to be managed returns (in a process that
- * learns, classify_managing_sockaddr() lets every Unix path through). */
+ * learns, gate_sockaddr() lets every Unix path through). */
 __attribute__((noinline)) static int
 connect_repair(const struct muxfix_config *cfg, int fd,
                const struct sockaddr *addr, socklen_t len, int ret, bool follow,
@@ -189,7 +190,7 @@ connect_repair(const struct muxfix_config *cfg, int fd,
 static int connect_checked(int fd, const struct sockaddr *addr, socklen_t len,
                            int ret, bool follow, int unmanaged)
 {
-    const struct muxfix_config *cfg = classify_managing_sockaddr(addr, len);
+    const struct muxfix_config *cfg = gate_sockaddr(addr, len);
     if (cfg == NULL)
         return unmanaged;
     return connect_repair(cfg, fd, addr, len, ret, follow, unmanaged);
@@ -240,7 +241,7 @@ int repair_after_bind(int fd, const struct sockaddr *addr, socklen_t len,
 {
     int saved = errno;
 
-    const struct muxfix_config *cfg = classify_managing_sockaddr(addr, len);
+    const struct muxfix_config *cfg = gate_sockaddr(addr, len);
     if (cfg == NULL)
         return ret;
     return bind_repair(cfg, fd, addr, len, ret, saved);
@@ -252,7 +253,7 @@ int repair_after_link(const char *oldpath, const char *newpath, int ret)
     /* Only a path that fits sun_path can be a control socket. */
     size_t n = strnlen(newpath, MUXFIX_SUN_PATH_SIZE);
     const struct muxfix_config *cfg =
-        n < MUXFIX_SUN_PATH_SIZE ? classify_managing_path(newpath, n) : NULL;
+        n < MUXFIX_SUN_PATH_SIZE ? gate_path(newpath, n) : NULL;
 
     if (cfg == NULL || (cfg->learns && !is_managed(cfg, newpath) &&
                         !learn_from_publish(cfg, oldpath, newpath))) {
