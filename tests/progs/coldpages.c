@@ -2,8 +2,7 @@
  * coldpages - which of the preloaded library's code pages a process has
  * mapped after its calls (tests/memory.bats): the library's code is linked
  * in two segments (shim/hot.ld), the pass-through's and the repair's, and a
- * process that manages nothing must map no page of the second, nor of the
- * unwinding tables.
+ * process that manages nothing must map no page of the second.
  *
  *   coldpages DIR PATH...
  *
@@ -12,11 +11,10 @@
  * bind() of a new Unix socket to it, a link() of DIR/file to it and an
  * unlink() of it; then one connect() to "live", one TCP connect() (to a
  * closed port of 127.0.0.1), a read(), a write() and a sendmsg() of a
- * socket pair. Prints "hot N cold N unwind N": the pages present
- * (/proc/self/pagemap) of the library's first executable segment, its
- * second, and the one of its unwinding tables (PT_GNU_EH_FRAME). Exit 2
- * when the library (a file named libmuxfix*.so) is not loaded or has not
- * that shape.
+ * socket pair. Prints "hot N cold N": the pages present
+ * (/proc/self/pagemap) of the library's first executable segment and of
+ * its second. Exit 2 when the library (a file named libmuxfix*.so) is not
+ * loaded or has not two.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,7 +42,6 @@ struct segments {
     int found;
     int nexec;
     struct range exec[2];
-    struct range unwind;
 };
 
 static void unix_addr(struct sockaddr_un *sun, const char *path)
@@ -88,10 +85,6 @@ static int find(struct dl_phdr_info *info, size_t size, void *data)
     if (strncmp(base, "libmuxfix", 9) != 0)
         return 0;
     seg->found = 1;
-    uintptr_t eh = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++)
-        if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME)
-            eh = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD)
@@ -100,8 +93,6 @@ static int find(struct dl_phdr_info *info, size_t size, void *data)
                           info->dlpi_addr + ph->p_vaddr + ph->p_memsz};
         if ((ph->p_flags & PF_X) != 0 && seg->nexec < 2)
             seg->exec[seg->nexec++] = r;
-        if (eh >= r.lo && eh < r.hi)
-            seg->unwind = r;
     }
     return 1;
 }
@@ -176,9 +167,9 @@ int main(int argc, char **argv)
 
     struct segments seg = {0};
     dl_iterate_phdr(find, &seg);
-    if (!seg.found || seg.nexec != 2 || seg.unwind.hi == 0) {
+    if (!seg.found || seg.nexec != 2) {
         fprintf(stderr, "coldpages: no libmuxfix*.so with two code segments "
-                        "and one of unwinding tables (%d, %d)\n", seg.found, seg.nexec);
+                        "(%d, %d)\n", seg.found, seg.nexec);
         return 2;
     }
     int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -186,8 +177,8 @@ int main(int argc, char **argv)
         perror("coldpages: /proc/self/pagemap");
         return 2;
     }
-    printf("hot %ld cold %ld unwind %ld\n", present(pagemap, seg.exec[0]),
-           present(pagemap, seg.exec[1]), present(pagemap, seg.unwind));
+    printf("hot %ld cold %ld\n", present(pagemap, seg.exec[0]),
+           present(pagemap, seg.exec[1]));
     close(pagemap);
     close(lfd);
     unlink(live);
