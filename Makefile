@@ -42,7 +42,10 @@ BASEFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -fno-strict-aliasing $(HARDEN)
 ifneq ($(SANITIZE),)
 BASEFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
-LIBFLAGS := -fPIC -fvisibility=hidden
+# -fno-lto: shim/hot.ld picks the pass-through's code by object file, which
+# link-time optimisation would merge away (some distributions' build flags
+# turn it on).
+LIBFLAGS := -fPIC -fvisibility=hidden -fno-lto
 # RELRO without BIND_NOW, by measurement (README, Benchmarks): the library
 # is preloaded into every process, and binding its 65 libc imports at load
 # (-z now) cost each one 47,000 instructions and about 25 us, 2.7% of
@@ -83,9 +86,11 @@ all: $(LIB) $(PROGS) $(PROBE) $(INSTR_PROGS)
 # The code every process runs on its Unix-socket calls, repairing or not:
 # linked into a segment of its own (shim/hot.ld), apart from the repair's,
 # so that a process that manages nothing maps only its pages. A function
-# these files call must be in one of them (tests/memory.bats fails if a
-# pass-through call maps a page of the rest).
-HOT_SRC  := shim/interpose.c shim/gate.c shim/real.c shim/config.c shim/pattern.c shim/classify.c
+# these files call on a call that repairs nothing must be in one of them
+# (util.c and logfile.c for the configuration's warnings and MUXFIX_LOG's
+# check); tests/memory.bats fails if such a call maps a page of the rest.
+HOT_SRC  := shim/interpose.c shim/gate.c shim/real.c shim/config.c shim/pattern.c \
+            shim/classify.c shim/util.c shim/logfile.c
 LIB_OBJ  := $(patsubst shim/%.c,$(BUILD)/obj/hot/%.o,$(HOT_SRC)) \
             $(patsubst shim/%.c,$(BUILD)/obj/%.o,$(filter-out $(HOT_SRC),$(SHIM_SRC)))
 
@@ -97,8 +102,17 @@ $(BUILD)/obj/%.o: shim/%.c $(SHIM_HDR) | $(BUILD)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -c -o $@ $<
 
+# The split needs GNU ld (bfd): gold does not read hot.ld and lld drops its
+# gap; with another linker the library is built in one piece, which works
+# the same and only maps more (tests/memory.bats skips). -z separate-code
+# (the default on x86 only) keeps read-only data out of the code segments,
+# or the pass-through's strings would map the repair's code with them.
+LD_IS_BFD := $(shell $(CC) $(LDFLAGS) -Wl,--version 2>/dev/null | head -n 1 | grep -q '^GNU ld' && echo yes)
+SPLIT_FLAGS := -Wl,-z,separate-code -Wl,-T,shim/hot.ld
+LDFLAGS_SPLIT := $(if $(LD_IS_BFD),$(SPLIT_FLAGS))
+
 $(LIB): $(LIB_OBJ) shim/hot.ld
-	$(CC) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -shared $(LDFLAGS) $(LDFLAGS_LIB) -Wl,-T,shim/hot.ld -o $@ $(LIB_OBJ) $(LDLIBS_LIB)
+	$(CC) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -shared $(LDFLAGS) $(LDFLAGS_LIB) $(LDFLAGS_SPLIT) -o $@ $(LIB_OBJ) $(LDLIBS_LIB)
 
 # Built from the library's own code, so that the command's answers are the
 # library's: judging and removal (judge.c, ctldir.c), MUXFIX_PATH read as the

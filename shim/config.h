@@ -71,9 +71,9 @@
 #define MUXFIX_PATTERN_ARENA 16384
 
 /* The order is for memory: what every process writes on its first
- * Unix-socket call (the scalars, the first pattern, the set's filter and
- * first entry) on the first page (config.c aligns it), then the set's
- * groups and the arena, a page each; the paths, written only when set,
+ * Unix-socket call (the scalars, the patterns' pointers, the set's filter
+ * and first entries: six of them) on the first page (config.c aligns it),
+ * then the set's groups and the arena; the paths, written only when set,
  * last. */
 struct muxfix_config {
     bool disabled;

@@ -33,7 +33,7 @@ static inline bool may_be_managed(const struct sockaddr *addr, socklen_t len)
     return classify_sockaddr_may_be_managed(config_filter(), addr, len);
 }
 
-/* Is it one? The full test, out of line; the repair code reads the
+/* Is it one? The full test, out of line; the gate (gate.h) reads the
  * configuration when this is its first use. In ssh with the default
  * patterns any Unix path may be its ControlPath (learn.h): the repair code
  * decides. */

@@ -13,6 +13,9 @@ setup() {
 	# ASan's module constructors run at load in every object, repair's too.
 	[[ -z ${MUXFIX_TEST_PRELOAD_EXTRA:-} ]] || skip "the optimised build's layout (make test), not the sanitizer's"
 	B=${MUXFIX_TEST_BUILD:-$BATS_TEST_DIRNAME/../build}
+	# Built with a linker other than GNU ld, the library is one piece (Makefile).
+	[[ $(readelf -lW "$B/libmuxfix.so" | grep -c 'LOAD.* R E ') -eq 2 ]] ||
+		skip "the library was linked in one piece (not GNU ld: Makefile, LD_IS_BFD)"
 	T=$(mktemp -d)
 	mkdir "$T/run" "$T/pass" "$T/home"
 	# The default patterns and T/*/cm*: T/pass/x-1 starts with a pattern's
@@ -32,15 +35,21 @@ pages() {
 
 @test "calls that repair nothing map no page of the repair's code" {
 	# As the muxfix command runs a process ('~' is T/home), then with
-	# LD_PRELOAD alone ('~' looked up in the passwd database when a path
-	# could match a '~' pattern).
+	# LD_PRELOAD alone ('~' looked up in the passwd database, since
+	# T/pass/.ssh/cm-1 could match ~/.ssh/cm-* whatever the home), then
+	# with MUXFIX_LOG (its file checked when the configuration is read).
 	run pages "MUXFIX_HOME=$(id -u):$T/home" /var/tmp/muxfix-none-$$ "$T/home/.ssh/agent.sock" "$T/pass/x-1"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ $output =~ ^hot\ ([0-9]+)\ cold\ 0$ ]]
 	[ "${BASH_REMATCH[1]}" -gt 0 ]
 	rm -rf "$T/run" && mkdir "$T/run"
-	run pages /var/tmp/muxfix-none-$$ "$T/pass/x-1" "$T/pass/x-2/cm-1"
+	run pages /var/tmp/muxfix-none-$$ "$T/pass/x-1" "$T/pass/.ssh/cm-1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ ^hot\ [1-9][0-9]*\ cold\ 0$ ]]
+	rm -rf "$T/run" && mkdir "$T/run"
+	run pages "MUXFIX_HOME=$(id -u):$T/home" "MUXFIX_LOG=$T/home/log" "$T/pass/x-1"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ $output =~ ^hot\ [1-9][0-9]*\ cold\ 0$ ]]

@@ -91,8 +91,8 @@ static int find(struct dl_phdr_info *info, size_t size, void *data)
             continue;
         struct range r = {info->dlpi_addr + ph->p_vaddr,
                           info->dlpi_addr + ph->p_vaddr + ph->p_memsz};
-        if ((ph->p_flags & PF_X) != 0 && seg->nexec < 2)
-            seg->exec[seg->nexec++] = r;
+        if ((ph->p_flags & PF_X) != 0 && seg->nexec++ < 2)
+            seg->exec[seg->nexec - 1] = r;
     }
     return 1;
 }
