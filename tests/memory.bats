@@ -17,6 +17,9 @@ setup() {
 	[[ $(readelf -lW "$B/libmuxfix.so" | grep -c 'LOAD.* R E ') -eq 2 ]] ||
 		skip "the library was linked in one piece (not GNU ld: Makefile, LD_IS_BFD)"
 	T=$(mktemp -d)
+	# A directory of our own whose paths share no literal prefix with any
+	# pattern (a fixed name in /var/tmp could be another user's file).
+	U=$(mktemp -d /var/tmp/muxfix-memory.XXXXXX)
 	mkdir "$T/run" "$T/pass" "$T/home"
 	# The default patterns and T/*/cm*: T/pass/x-1 starts with a pattern's
 	# literal prefix, ~/.ssh/agent.sock shares ~/.ssh/ with six patterns.
@@ -24,7 +27,7 @@ setup() {
 	export MUXFIX_PATH='~/.ssh/sockets/*:~/.ssh/cm-*:~/.ssh/cm/*:~/.ssh/master-*:~/.ssh/controlmasters/*:~/.ssh/control/*:~/.ansible/cp/*:/tmp/ssh_control_*/*'":$T/*/cm*"
 	unset MUXFIX_DISABLE MUXFIX_VERBOSE MUXFIX_LOG MUXFIX_HOME SSH_AUTH_SOCK
 }
-teardown() { rm -rf "$T"; }
+teardown() { rm -rf "$T" "$U"; }
 
 # pages [N=V ...] PATH...: coldpages under the library, in T/run.
 pages() {
@@ -38,13 +41,13 @@ pages() {
 	# LD_PRELOAD alone ('~' looked up in the passwd database, since
 	# T/pass/.ssh/cm-1 could match ~/.ssh/cm-* whatever the home), then
 	# with MUXFIX_LOG (its file checked when the configuration is read).
-	run pages "MUXFIX_HOME=$(id -u):$T/home" /var/tmp/muxfix-none-$$ "$T/home/.ssh/agent.sock" "$T/pass/x-1"
+	run pages "MUXFIX_HOME=$(id -u):$T/home" "$U/x-none" "$T/home/.ssh/agent.sock" "$T/pass/x-1"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ $output =~ ^hot\ ([0-9]+)\ cold\ 0$ ]]
 	[ "${BASH_REMATCH[1]}" -gt 0 ]
 	rm -rf "$T/run" && mkdir "$T/run"
-	run pages /var/tmp/muxfix-none-$$ "$T/pass/x-1" "$T/pass/.ssh/cm-1"
+	run pages "$U/x-none" "$T/pass/x-1" "$T/pass/.ssh/cm-1"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ $output =~ ^hot\ [1-9][0-9]*\ cold\ 0$ ]]
