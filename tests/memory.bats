@@ -23,7 +23,7 @@ setup() {
 	mkdir "$T/run" "$T/pass" "$T/home"
 	# The default patterns and T/*/cm*: T/pass/x-1 starts with a pattern's
 	# literal prefix, ~/.ssh/agent.sock shares ~/.ssh/ with six patterns.
-	# shellcheck disable=SC2016 # '~' is for the library to expand
+	# shellcheck disable=SC2088 # '~' is for the library to expand
 	export MUXFIX_PATH='~/.ssh/sockets/*:~/.ssh/cm-*:~/.ssh/cm/*:~/.ssh/master-*:~/.ssh/controlmasters/*:~/.ssh/control/*:~/.ansible/cp/*:/tmp/ssh_control_*/*'":$T/*/cm*"
 	unset MUXFIX_DISABLE MUXFIX_VERBOSE MUXFIX_LOG MUXFIX_HOME SSH_AUTH_SOCK
 }
