@@ -121,7 +121,7 @@ LD_IS_BFD := $(shell $(CC) $(LDFLAGS) -Wl,--version 2>/dev/null | head -n 1 | gr
 SPLIT_FLAGS := -Wl,-z,noseparate-code -Wl,-T,shim/hot.ld
 LDFLAGS_SPLIT := $(if $(LD_IS_BFD),$(SPLIT_FLAGS))
 
-$(LIB): $(LIB_OBJ) shim/hot.ld
+$(LIB): $(LIB_OBJ) shim/hot.ld Makefile
 	$(CC) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -shared $(LDFLAGS) $(LDFLAGS_LIB) $(LDFLAGS_SPLIT) -o $@ $(LIB_OBJ) $(LDLIBS_LIB)
 
 # Built from the library's own code, so that the command's answers are the
