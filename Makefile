@@ -111,8 +111,9 @@ $(BUILD)/obj/%.o: shim/%.c $(SHIM_HDR) | $(BUILD)
 # five instead of three, /bin/true 1.102-1.109x plain against 1.090-1.098x
 # (bench-spawn, 4000 interleaved runs, three times; the empty library
 # 1.074-1.078x; the target is 1.10x). What it gives up: the ELF headers,
-# the symbol tables and the read-only data are mapped executable, as every
-# binary was before binutils 2.31; that widens the choice of code to jump to
+# the symbol tables and the read-only data are mapped executable, as GNU ld
+# mapped them on x86 before binutils 2.31 (and still does on most other
+# targets); that widens the choice of code to jump to
 # for an attacker who already controls the program counter, and changes
 # nothing for one who does not. hot.ld takes the hot files'
 # read-only data into their segment, or the pass-through's strings would
