@@ -3,10 +3,19 @@
  * (no arguments) ROUNDS times under each LD_PRELOAD given, interleaved
  * (A B C A B C ...), and time each run from posix_spawn() to waitpid().
  *
- *   spawn ROUNDS PROG LIB...      LIB "-": no LD_PRELOAD at all
+ *   spawn ROUNDS PROG LIB... [-- ARG...]   LIB "-": no LD_PRELOAD at all
  *
- * Prints the median microseconds of each LIB, in order, on one line. The
- * environment is this process's, with LD_PRELOAD set (or removed) per run.
+ * PROG runs with the ARGs after "--" (none without it) and must exit 0.
+ * The environment is this process's, with LD_PRELOAD set (or removed) per
+ * run. Each round runs every LIB once, in an order shuffled anew per round
+ * (no LIB always follows the same other one).
+ *
+ * Prints two lines: the median microseconds of each LIB, in order; then,
+ * for each LIB after the first, the median over the rounds of its time
+ * divided by the first LIB's time in the same round. The paired ratio is
+ * the steadier measure: a round's runs are close in time and share the
+ * machine's state, which moves the medians of the whole run. A LIB given
+ * twice is timed twice: "- -" shows what a ratio reads when nothing differs.
  */
 #include <spawn.h>
 #include <stdio.h>
@@ -36,6 +45,23 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The median of V's N values (sorts V). */
+static double median(double *v, long n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* A fixed sequence (xorshift64): the same orders in every run. */
+static unsigned next_random(void)
+{
+    static unsigned long long x = 0x9e3779b97f4a7c15ULL;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return (unsigned)(x >> 32);
+}
+
 /* ENVIRON without LD_PRELOAD, plus PRELOAD (NULL: none), in ENV. */
 static char **env_with(const char *preload, char *slot)
 {
@@ -59,12 +85,14 @@ static char **env_with(const char *preload, char *slot)
 
 int main(int argc, char **argv)
 {
-    if (argc < 4 || argc - 3 > VARIANTS_MAX) {
-        fprintf(stderr, "usage: spawn ROUNDS PROG LIB... (LIB '-': none)\n");
+    int nv = 0;
+    while (3 + nv < argc && strcmp(argv[3 + nv], "--") != 0)
+        nv++;
+    if (nv < 1 || nv > VARIANTS_MAX) {
+        fprintf(stderr, "usage: spawn ROUNDS PROG LIB... [-- ARG...] (LIB '-': none)\n");
         return 2;
     }
     long rounds = atol(argv[1]);
-    int nv = argc - 3;
     if (rounds <= 0)
         return 2;
     static char slots[VARIANTS_MAX][PRELOAD_MAX];
@@ -77,10 +105,25 @@ int main(int argc, char **argv)
         if (t[v] == NULL)
             return 1;
     }
-    char *child_argv[] = {argv[2], NULL};
+    /* PROG's argv: PROG, then what follows "--" (argv ends with NULL). */
+    char *no_args[] = {argv[2], NULL};
+    char **child_argv = no_args;
+    if (3 + nv < argc) {
+        child_argv = &argv[3 + nv];
+        child_argv[0] = argv[2];
+    }
+    int order[VARIANTS_MAX];
+    for (int i = 0; i < nv; i++)
+        order[i] = i;
     for (long r = 0; r < rounds; r++) {
+        for (int i = nv - 1; i > 0; i--) { /* Fisher-Yates */
+            int j = (int)(next_random() % (unsigned)(i + 1));
+            int tmp = order[i];
+            order[i] = order[j];
+            order[j] = tmp;
+        }
         for (int i = 0; i < nv; i++) {
-            int v = (int)((r + i) % nv); /* rotate who goes first */
+            int v = order[i];
             pid_t pid;
             double t0 = now_us();
             if (posix_spawn(&pid, argv[2], NULL, NULL, child_argv, envs[v]) != 0) {
@@ -95,12 +138,20 @@ int main(int argc, char **argv)
             t[v][r] = now_us() - t0;
         }
     }
-    for (int v = 0; v < nv; v++) {
-        qsort(t[v], (size_t)rounds, sizeof *t[v], cmp_double);
-        double med = rounds % 2 ? t[v][rounds / 2]
-                                : (t[v][rounds / 2 - 1] + t[v][rounds / 2]) / 2;
-        printf("%s%.1f", v ? " " : "", med);
+    double *ratio = calloc((size_t)rounds, sizeof *ratio);
+    if (ratio == NULL)
+        return 1;
+    double paired[VARIANTS_MAX] = {0};
+    for (int v = 1; v < nv; v++) {
+        for (long r = 0; r < rounds; r++)
+            ratio[r] = t[v][r] / t[0][r];
+        paired[v] = median(ratio, rounds);
     }
+    for (int v = 0; v < nv; v++)
+        printf("%s%.1f", v ? " " : "", median(t[v], rounds));
+    printf("\n");
+    for (int v = 1; v < nv; v++)
+        printf("%s%.4f", v > 1 ? " " : "", paired[v]);
     printf("\n");
     return 0;
 }

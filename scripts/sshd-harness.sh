@@ -13,6 +13,7 @@
 #   mf_plain / mf_mux  [N=V ...] CMD      CMD without / with LD_PRELOAD muxfix
 #                               (mf_mux forwards exported MUXFIX_* except
 #                               MUXFIX_TEST_*, and ASAN/UBSAN/LSAN_OPTIONS)
+#   mf_mux_env                  MF_MUX_ENV=(those N=V words), no LD_PRELOAD
 #   mf_plain_ssh / mf_mux_ssh [N=V ...] ARGS   ssh -F $MF_SSH_CONFIG ARGS
 #   mf_wait_for SECONDS CMD     poll CMD every 0.05 s (SECONDS may be 0.5)
 #   mf_auth_count               "Accepted publickey" lines in sshd's log
@@ -95,9 +96,12 @@ mf_as_other() {
 
 mf_plain() { mf_as_user "$@"; }
 
-mf_mux() {
-	local -a envs=("LD_PRELOAD=$MF_PRELOAD")
+# mf_mux_env: set MF_MUX_ENV to the N=V words mf_mux passes besides
+# LD_PRELOAD (the exported MUXFIX_* but MUXFIX_TEST_*, and the sanitizers'
+# options), for a command that sets LD_PRELOAD itself (bench-spawn).
+mf_mux_env() {
 	local v
+	MF_MUX_ENV=()
 	# ${!MUXFIX_@}, not $(compgen -e MUXFIX_): no fork, so a timed command
 	# (scripts/bench) pays nothing the plain side does not.
 	for v in ${!MUXFIX_@} ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
@@ -105,9 +109,14 @@ mf_mux() {
 		MUXFIX_TEST_*) continue ;;                  # harness settings
 		MUXFIX_*) [[ ${!v@a} == *x* ]] || continue ;; # exported ones only
 		esac
-		[[ -n ${!v+set} ]] && envs+=("$v=${!v}")
+		[[ -n ${!v+set} ]] && MF_MUX_ENV+=("$v=${!v}")
 	done
-	mf_as_user "${envs[@]}" "$@"
+	return 0
+}
+
+mf_mux() {
+	mf_mux_env
+	mf_as_user "LD_PRELOAD=$MF_PRELOAD" "${MF_MUX_ENV[@]}" "$@"
 }
 
 # _mf_ssh RUNNER [N=V ...] ARGS: RUNNER [N=V ...] ssh -F MF_SSH_CONFIG ARGS
