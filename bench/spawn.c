@@ -1,7 +1,7 @@
 /*
- * spawn - what a preloaded library costs every process at start: run PROG
- * (no arguments) ROUNDS times under each LD_PRELOAD given, interleaved
- * (A B C A B C ...), and time each run from posix_spawn() to waitpid().
+ * spawn - what a preloaded library costs a program: run PROG ROUNDS times
+ * under each LD_PRELOAD given, in shuffled rounds, and time each run from
+ * posix_spawn() to waitpid() (PROG's standard output goes to /dev/null).
  *
  *   spawn ROUNDS PROG LIB... [-- ARG...]   LIB "-": no LD_PRELOAD at all
  *
@@ -17,6 +17,7 @@
  * machine's state, which moves the medians of the whole run. A LIB given
  * twice is timed twice: "- -" shows what a ratio reads when nothing differs.
  */
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,11 @@ int main(int argc, char **argv)
         if (t[v] == NULL)
             return 1;
     }
+    /* PROG's output is not this program's: its own two lines are parsed. */
+    posix_spawn_file_actions_t fa;
+    if (posix_spawn_file_actions_init(&fa) != 0 ||
+        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0) != 0)
+        return 1;
     /* PROG's argv: PROG, then what follows "--" (argv ends with NULL). */
     char *no_args[] = {argv[2], NULL};
     char **child_argv = no_args;
@@ -126,7 +132,7 @@ int main(int argc, char **argv)
             int v = order[i];
             pid_t pid;
             double t0 = now_us();
-            if (posix_spawn(&pid, argv[2], NULL, NULL, child_argv, envs[v]) != 0) {
+            if (posix_spawn(&pid, argv[2], &fa, NULL, child_argv, envs[v]) != 0) {
                 perror("spawn: posix_spawn");
                 return 1;
             }
@@ -153,5 +159,6 @@ int main(int argc, char **argv)
     for (int v = 1; v < nv; v++)
         printf("%s%.4f", v > 1 ? " " : "", paired[v]);
     printf("\n");
+    posix_spawn_file_actions_destroy(&fa);
     return 0;
 }
