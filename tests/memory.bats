@@ -19,6 +19,7 @@ setup() {
 	# Built with a linker other than GNU ld, the library is one piece
 	# (Makefile, LD_IS_BFD). With GNU ld it must not be: no skip then, the
 	# tests below fail.
+	# shellcheck disable=SC2086 # LDFLAGS is words, as make splits it
 	if [[ $(readelf -lW "$B/libmuxfix.so" | grep -c 'LOAD.* R E ') -ne 2 ]] &&
 		! "${CC:-cc}" ${LDFLAGS:-} -Wl,--version 2>/dev/null | head -n 1 | grep -q '^GNU ld'; then
 		skip "the library was linked in one piece (not GNU ld: Makefile, LD_IS_BFD)"
