@@ -100,6 +100,7 @@ pages() {
 	secs=$(readelf -SW "$B/libmuxfix.so")
 	read -r addr size < <(awk '{ for (i = 1; i < NF; i++) if ($i == ".data") print $(i + 2), $(i + 4) }' <<<"$secs") || true
 	echo "completed.N at 0x$sym; .data at 0x${addr:-?}, 0x${size:-?} bytes"
-	[ -n "$addr" ] && [ -n "$size" ]
+	[ -n "$addr" ]
+	[ -n "$size" ]
 	[ $((0x$sym / 4096)) -eq $(((0x$addr + 0x$size - 1) / 4096)) ]
 }
