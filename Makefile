@@ -65,9 +65,10 @@ LDLIBS_LIB :=
 SHIM_SRC := $(wildcard shim/*.c)
 SHIM_HDR := $(wildcard shim/*.h)
 LIB      := $(BUILD)/libmuxfix.so
-# Every tests/progs/*.c is a test program (special rules below for some).
-PROGS    := $(patsubst tests/progs/%.c,$(BUILD)/%,$(wildcard tests/progs/*.c)) \
-            $(BUILD)/logfile_check_walk
+# Every tests/progs/*.c is a test program (special rules below for some);
+# sigcatch.c is a library preloaded into ssh by a test.
+PROGS    := $(patsubst tests/progs/%.c,$(BUILD)/%,$(filter-out tests/progs/sigcatch.c,$(wildcard tests/progs/*.c))) \
+            $(BUILD)/logfile_check_walk $(BUILD)/sigcatch.so
 
 # The muxfix command's helper (liveness probe, safe removal); installed.
 PROBE    := $(BUILD)/muxfix-probe
@@ -169,6 +170,9 @@ $(BUILD)/muxrec_test: tests/progs/muxrec_test.c shim/muxrec.c shim/muxrec.h | $(
 DIRSWAP_SRC := shim/judge.c shim/ctldir.c shim/pattern.c shim/real.c shim/util.c
 $(BUILD)/dirswap: tests/progs/dirswap.c $(DIRSWAP_SRC) $(SHIM_HDR) | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -Ishim -o $@ $< $(DIRSWAP_SRC)
+
+$(BUILD)/sigcatch.so: tests/progs/sigcatch.c | $(BUILD)
+	$(CC) $(BASEFLAGS) $(CFLAGS) $(LIBFLAGS) -shared $(LDFLAGS_LIB) -o $@ $<
 
 $(BUILD)/threads: tests/progs/threads.c | $(BUILD)
 	$(CC) $(BASEFLAGS) $(CFLAGS) -pthread -o $@ $<

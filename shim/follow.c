@@ -52,6 +52,7 @@ static struct {
     bool after_wait; /* connected once a master being started was up */
     int replays;
     int slot_retries; /* the session asked for again after a refusal */
+    long slot_pause; /* the next pause before asking again (ms) */
     long slot_wait_from; /* when the first refusal was seen (ms) */
     long session_sent_at; /* when the session request went whole (ms) */
     long reply_wait_from; /* when the client began to wait for the reply it
@@ -163,6 +164,7 @@ void follow_start(int fd, const struct sockaddr *addr, socklen_t len,
         followed.after_wait = after_wait;
         followed.replays = 0;
         followed.slot_retries = 0;
+        followed.slot_pause = SLOT_PAUSE_MIN_MS;
         followed.slot_wait_from = -1;
         followed.session_sent_at = -1;
         followed.reply_wait_from = -1;
@@ -234,6 +236,21 @@ static bool take_place(int sock, int fd, int fdfl)
     return true;
 }
 
+/* connect() SOCK, which has a send timeout of MS, to ADDR. A connect
+ * that waits for room in a listener's backlog fails with EINTR when a
+ * signal handler runs, SA_RESTART or not, leaving SOCK unconnected: it is
+ * made again, until MS have passed since the first. */
+static int connect_bounded(int sock, const struct sockaddr *addr,
+                           socklen_t len, int ms)
+{
+    long deadline = util_now_ms() + ms;
+    int ret;
+    do
+        ret = real_connect(sock, addr, len);
+    while (ret != 0 && errno == EINTR && util_now_ms() < deadline);
+    return ret;
+}
+
 enum replay_result {
     REPLAY_PLACED,    /* FD is a new connection the handshake was replayed on */
     REPLAY_NO_MASTER, /* no master of ours to connect to */
@@ -263,7 +280,7 @@ static enum replay_result replay_once(int fd, int ms)
     }
     /* A listener with a full backlog would block connect() for good. */
     muxio_set_timeouts(sock, ms);
-    int ret = real_connect(sock, addr, followed.addrlen);
+    int ret = connect_bounded(sock, addr, followed.addrlen, ms);
     if (followed.reconnect(sock, addr, followed.addrlen, ret) != 0 ||
         !master_is_ours(sock)) {
         close(sock);
@@ -410,24 +427,30 @@ static bool master_stalled(int fd, long *deadline)
     return false;
 }
 
+enum wait_end {
+    WAIT_READ,          /* ssh reads what is there */
+    WAIT_SIGNAL,        /* a signal handler ran: ssh's read returns EINTR */
+    WAIT_MASTER_ENDED,  /* the master stalled and was ended (or told to
+                           stop): ssh is to go on without it */
+};
+
 /* The client waits for a reply and none is there: wait for it, at most
- * until its deadline. False when the master stalled and was ended (or told
- * to stop): ssh is to go on without it. */
-static bool await_reply(int fd)
+ * until its deadline. */
+static enum wait_end await_reply(int fd)
 {
     long deadline = reply_deadline();
     for (;;) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         long left = deadline < 0 ? -1 : deadline - util_now_ms();
         int rc = poll(&p, 1, deadline < 0 ? -1 : left > 0 ? (int)left : 0);
+        if (rc < 0 && errno == EINTR)
+            return WAIT_SIGNAL;
         if (rc != 0)
-            return true; /* readable, closed, or a signal: ssh's read sees */
+            return WAIT_READ; /* readable or closed: ssh's read sees */
         if (master_stalled(fd, &deadline))
-            return false;
+            return WAIT_MASTER_ENDED;
     }
 }
-
-enum gate { GATE_READ, GATE_MASTER_ENDED };
 
 /* The client is about to read the answer to its session request: look at
  * it first. When the server refused the session's channel (its
@@ -437,15 +460,16 @@ enum gate { GATE_READ, GATE_MASTER_ENDED };
  * MUXFIX_SLOT_WAIT_MS have passed. ssh then reads whatever answer is
  * there: an accepted session, or the last refusal (then it logs in by
  * itself, as it would have at once). No answer by MUXFIX_REPLY_TIMEOUT_MS:
- * the master is stalled (stall.h). */
-static enum gate session_gate(int fd)
+ * the master is stalled (stall.h). A signal handler that runs meanwhile
+ * ends the wait as it ends ssh's own: WAIT_SIGNAL, nothing read, and the
+ * next read goes on where this one was. */
+static enum wait_end session_gate(int fd)
 {
     const struct muxfix_config *cfg = config_get();
     int wait_ms = cfg != NULL ? cfg->slot_wait_ms : 0;
     int ms = cfg != NULL && cfg->timeout_ms > 0 ? cfg->timeout_ms
                                                 : MUXFIX_DEFAULT_TIMEOUT_MS;
     unsigned char buf[ANSWER_PEEK_MAX];
-    long pause = SLOT_PAUSE_MIN_MS;
     long deadline = reply_deadline();
 
     for (;;) {
@@ -453,20 +477,22 @@ static enum gate session_gate(int fd)
         enum muxio_peek pk = muxio_peek_packet(fd, buf, sizeof buf, &got, deadline);
         if (pk == MUXIO_PEEK_TIMEOUT) {
             if (master_stalled(fd, &deadline))
-                return GATE_MASTER_ENDED;
+                return WAIT_MASTER_ENDED;
             continue;
         }
+        if (pk == MUXIO_PEEK_SIGNAL)
+            return WAIT_SIGNAL;
         if (pk != MUXIO_PEEK_WHOLE)
-            return GATE_READ; /* ssh meets what is there */
+            return WAIT_READ; /* ssh meets what is there */
         if (muxrec_session_answer(&followed.rec, buf, got) !=
             MUXREC_ANSWER_SLOT_REFUSED) {
             note_answer(buf, got);
-            return GATE_READ;
+            return WAIT_READ;
         }
         long now = util_now_ms();
         if (followed.slot_wait_from < 0) {
             if (wait_ms == 0 || !dir_is_trusted())
-                return GATE_READ;
+                return WAIT_READ;
             followed.slot_wait_from = now;
             log_msg(MUXFIX_LOG_REPAIR,
                     "session refused by the server's MaxSessions (every "
@@ -479,16 +505,16 @@ static enum gate session_gate(int fd)
                     "no session slot came free at %s: gave up after %ld ms, "
                     "ssh logs in itself", followed.path,
                     now - followed.slot_wait_from);
-            return GATE_READ;
+            return WAIT_READ;
         }
-        slot_pause(&pause, slot_deadline);
+        slot_pause(&followed.slot_pause, slot_deadline);
         followed.slot_retries++;
         if (replay_once(fd, ms) != REPLAY_PLACED) {
             log_msg(MUXFIX_LOG_REPAIR,
                     "the master at %s went away while a session slot was "
                     "waited for; ssh sees the refusal and logs in itself",
                     followed.path);
-            return GATE_READ;
+            return WAIT_READ;
         }
         /* A new request: its answer gets the whole reply timeout. */
         followed.session_sent_at = followed.reply_wait_from = util_now_ms();
@@ -622,7 +648,8 @@ ssize_t follow_sendmsg(int fd, const struct msghdr *msg, int flags)
 
 /* The client's read on FD: the real read, and when nothing is there yet a
  * bounded wait for it. *ENDED: the master stalled and was ended (or told
- * to stop); nothing was read. */
+ * to stop); nothing was read. -1 with EINTR: a signal handler ran during
+ * the wait (as ssh's own wait, it reads again and the wait goes on). */
 static ssize_t read_reply(int fd, void *buf, size_t n, bool *ended)
 {
     for (;;) {
@@ -635,9 +662,16 @@ static ssize_t read_reply(int fd, void *buf, size_t n, bool *ended)
             return r;
         }
         if (r < 0 && errno == EAGAIN && n > 0 && !followed.broken) {
-            if (await_reply(fd))
+            switch (await_reply(fd)) {
+            case WAIT_READ:
                 continue;
-            *ended = true;
+            case WAIT_SIGNAL:
+                errno = EINTR;
+                break;
+            case WAIT_MASTER_ENDED:
+                *ended = true;
+                break;
+            }
         }
         return r;
     }
@@ -649,11 +683,19 @@ ssize_t follow_read(int fd, void *buf, size_t n)
         return real_read(fd, buf, n);
     int entry = errno;
     ssize_t r = -1;
+    enum wait_end gate = WAIT_READ;
+    if (!followed.broken && n > 0 &&
+        muxrec_awaits_session_reply(&followed.rec))
+        gate = session_gate(fd);
+    if (gate == WAIT_SIGNAL) {
+        /* ssh's own wait for the answer ends so too; it reads again, and
+         * the wait for a slot goes on where it was. */
+        errno = EINTR;
+        return finish(-1, false, entry);
+    }
     /* A master that stalled and was ended (or told to stop): the client
      * meets a closed connection, as if it had died. */
-    bool ended = !followed.broken && n > 0 &&
-                 muxrec_awaits_session_reply(&followed.rec) &&
-                 session_gate(fd) == GATE_MASTER_ENDED;
+    bool ended = gate == WAIT_MASTER_ENDED;
     errno = entry;
     for (;;) {
         if (!ended)

@@ -41,7 +41,12 @@
  * check, -L, -D), MUXFIX_REPLY_TIMEOUT_MS for what waits for the server
  * (session, -W, -R). A master that does not answer by then is made unable
  * to run what is pending (stall.h), and the client meets a closed
- * connection, as if the master had died.
+ * connection, as if the master had died. A signal handler that runs during
+ * either wait ends the read with EINTR, nothing read, as it ends ssh's own
+ * poll; ssh reads again and the wait goes on where it was. (The ssh that
+ * starts a master with ControlPersist forks it into the background and
+ * attaches to it as a client: the SIGCHLD of that fork may come while its
+ * session waits for a slot.)
  *
  * When there is no master to go to and none coming, a failed write is
  * reported as done so that ssh meets the closed connection at its next read

@@ -168,6 +168,10 @@ enum muxio_peek muxio_peek_packet(int fd, unsigned char *buf, size_t cap,
             }
         } else {
             int rc = await_readable(fd, deadline);
+            if (rc < 0 && errno == EINTR) {
+                res = MUXIO_PEEK_SIGNAL;
+                break;
+            }
             if (rc < 0)
                 return MUXIO_PEEK_ERROR;
             if (rc == 0)

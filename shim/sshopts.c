@@ -201,7 +201,12 @@ static size_t read_bounded(int fd, char *buf, size_t size)
 
     while (len < size - 1) {
         long left = deadline - util_now_ms();
-        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+        if (left <= 0)
+            break;
+        int rc = poll(&pfd, 1, (int)left);
+        if (rc < 0 && errno == EINTR)
+            continue; /* a handler of ssh's ran: the deadline still holds */
+        if (rc <= 0)
             break;
         ssize_t n = real_read(fd, buf + len, size - 1 - len);
         if (n < 0 && errno == EINTR)

@@ -31,6 +31,17 @@ summary() {
 	echo "ok=$ok failed=$failed exists=$exists refused=$refused kex=$kex"
 }
 
+# failed_clients N: exit status and output of each ssh of the last crowd
+# that did not print its hi-I with status 0.
+failed_clients() {
+	local n=$1 i
+	for ((i = 0; i < n; i++)); do
+		[[ $(cat "$T/rc.$i") == 0 ]] && grep -qx "hi-$i" "$T/out.$i" && continue
+		echo "client $i: exit $(cat "$T/rc.$i")"
+		sed 's/^/  /' "$T/out.$i"
+	done
+}
+
 # Every line any ssh of the last crowd printed but its own hi-I.
 other_lines() {
 	local i
@@ -67,6 +78,8 @@ plain_then_muxfix() {
 	t2=$EPOCHREALTIME
 	MUX=$(summary "$n") MUX_LOGINS=$(($(mf_auth_count) - before))
 	MUX_LINES=$(other_lines)
+	# Shown when the test fails: what each muxfix client that failed said.
+	failed_clients "$n"
 	# Information only: speed is claimed by make bench, never by a test.
 	printf '# %s at once%s: plain %s logins=%s %.2f s | muxfix %s logins=%s %.2f s\n' \
 		"$n" "$([[ $with_master == 1 ]] && echo ', master running')" \
@@ -170,6 +183,54 @@ eleventh() { # RUNNER [N=V...]: one more command through $T/cm
 	[[ -n $waited && $waited -ge 5000 && $waited -lt 6000 ]]
 	# the long sessions are still there
 	assert_equal 10 "$(pgrep -u "$MF_UID" -fc "^ssh -F $MF_SSH_CONFIG -o ControlPath=$T/cm testhost sleep 120")"
+}
+
+sigcatch_ran() { [[ $(grep -c '^sigcatch: SIGUSR1$' "$T/eleven.out") -ge 1 ]]; }
+
+# A ControlPersist master's first session comes from the ssh that started
+# it: it forks the master into the background and attaches to it as a
+# client, and the SIGCHLD of that fork (ssh has a handler) may come while
+# its session waits for a slot. It ended the wait as if the master had
+# answered: ssh read the refusal, and having no master of its own to fall
+# back on said "Failed to connect to new control master" (CI, a crowd of
+# 48 under ASan, once). Here a handler of SIGUSR1 (sigcatch.so) stands for
+# it, and the server is held still so that the answer is waited for.
+@test "a signal ssh handles, arriving while a session slot is waited for, does not hand ssh the refusal" {
+	[[ $(uname -m) == x86_64 ]] || skip "reads the syscall number of x86_64 from /proc/PID/syscall"
+	start_master
+	MASTER_PID=$(pgrep -u "$MF_UID" -f "^ssh: $T/cm \[mux\]")
+	hold_slots 10
+	local before pid
+	# plain: refused at once, logs in by itself
+	before=$(mf_auth_count)
+	eleventh mf_plain
+	assert_contains "$output" "Session open refused by peer"
+	assert_auth_count $((before + 1))
+	# muxfix: waiting for a slot; the server stops answering, and the
+	# signal comes while the library waits for the answer
+	before=$(mf_auth_count)
+	(mf_mux MUXFIX_VERBOSE=1 MUXFIX_SLOT_WAIT_MS=30000 MUXFIX_REPLY_TIMEOUT_MS=30000 \
+		LD_PRELOAD="$MF_PRELOAD $MF_BIN/sigcatch.so" \
+		timeout 60 ssh -F "$MF_SSH_CONFIG" -o ControlMaster=no -o ControlPath="$T/cm" \
+		testhost echo eleven >"$T/eleven.out" 2>&1 || :) 3>&- &
+	mf_wait_for 30 grep -q "waiting for a slot" "$T/eleven.out"
+	pid=$(pgrep -u "$MF_UID" -f "^ssh -F $MF_SSH_CONFIG -o ControlMaster=no -o ControlPath=$T/cm testhost echo eleven")
+	[[ -n $pid ]]
+	mf_stall_server "$MASTER_PID"
+	mf_wait_for 10 mf_long_wait "$pid" >/dev/null
+	kill -USR1 "$pid"
+	mf_wait_for 10 sigcatch_ran
+	# the server answers again (still refused); then a slot comes free
+	# shellcheck disable=SC2086 # one word per pid
+	kill -CONT $STOPPED_SSHD
+	STOPPED_SSHD=
+	pkill -n -u "$MF_UID" -x sleep
+	mf_wait_for 30 mf_gone "$pid"
+	output=$(cat "$T/eleven.out")
+	assert_contains "$output" "eleven"
+	assert_contains "$output" "a session slot came free"
+	refute_contains "$output" "Session open refused by peer"
+	assert_auth_count "$before"
 }
 
 @test "MUXFIX_SLOT_WAIT_MS=0: a refused session reaches ssh at once, as with plain ssh" {

@@ -179,6 +179,32 @@ stopping_master() {
 	assert_equal 1 "$(ran_count)"
 }
 
+# ssh's handlers (SIGCHLD in the ssh that forked a ControlPersist master)
+# may run while the library waits for an answer: the read returns EINTR as
+# ssh's own poll would, and ssh reads again. SIGUSR1 with a handler
+# (sigcatch.so) stands for them.
+@test "muxfix, master stopped after its hello: a signal ssh handles neither ends the wait for its answer nor starts it again" {
+	[[ $(uname -m) == x86_64 ]] || skip "reads the syscall number of x86_64 from /proc/PID/syscall"
+	stopping_master
+	local pid before after
+	(mf_mux MUXFIX_TIMEOUT_MS=20000 LD_PRELOAD="$MF_PRELOAD $MF_BIN/sigcatch.so" \
+		timeout 60 ssh -F "$MF_SSH_CONFIG" -o ControlMaster=no -o ControlPath="$T/cm" \
+		testhost echo ok >"$T/out" 2>&1 || :) 3>&- &
+	mf_wait_for 10 pgrep -u "$MF_UID" -f "^ssh -F $MF_SSH_CONFIG -o ControlMaster=no -o ControlPath=$T/cm testhost echo ok"
+	pid=$(pgrep -u "$MF_UID" -f "^ssh -F $MF_SSH_CONFIG -o ControlMaster=no -o ControlPath=$T/cm testhost echo ok")
+	mf_wait_for 10 mf_long_wait "$pid" >/dev/null
+	before=$(mf_long_wait "$pid")
+	# Not a synchronisation: a second of the wait is let go by, so that a
+	# wait started again (20 s) is told from one that went on.
+	sleep 1
+	kill -USR1 "$pid"
+	mf_wait_for 10 grep -qx "sigcatch: SIGUSR1" "$T/out"
+	mf_wait_for 10 mf_long_wait "$pid" "$((before - 1000))" >/dev/null
+	after=$(mf_long_wait "$pid")
+	echo "# the wait had $before ms to go as it began, $after after the signal" >&3
+	refute_contains "$(cat "$T/out")" "ok"
+}
+
 @test "MUXFIX_REPLY_TIMEOUT_MS: a bad value is reported in one line and the default used" {
 	# The configuration is read on the first Unix-socket call the library
 	# looks at (config.h): one connect.
