@@ -55,6 +55,7 @@ static struct {
     long slot_pause; /* the next pause before asking again (ms) */
     long slot_wait_from; /* when the first refusal was seen (ms) */
     long session_sent_at; /* when the session request went whole (ms) */
+    long reply_deadline_at; /* when that wait ends (ms), -1: never */
     long reply_wait_from; /* when the client began to wait for the reply it
                              waits for (ms), -1 when it is not waiting */
     struct muxrec rec;
@@ -168,6 +169,7 @@ void follow_start(int fd, const struct sockaddr *addr, socklen_t len,
         followed.slot_wait_from = -1;
         followed.session_sent_at = -1;
         followed.reply_wait_from = -1;
+        followed.reply_deadline_at = -1;
         muxrec_init(&followed.rec);
         __atomic_store_n(&muxfix_follow_fd, fd, __ATOMIC_RELAXED);
     }
@@ -239,16 +241,18 @@ static bool take_place(int sock, int fd, int fdfl)
 /* connect() SOCK, which has a send timeout of MS, to ADDR. A connect
  * that waits for room in a listener's backlog fails with EINTR when a
  * signal handler runs, SA_RESTART or not, leaving SOCK unconnected: it is
- * made again, until MS have passed since the first. */
+ * made again, with what is left of MS. */
 static int connect_bounded(int sock, const struct sockaddr *addr,
                            socklen_t len, int ms)
 {
     long deadline = util_now_ms() + ms;
-    int ret;
-    do
-        ret = real_connect(sock, addr, len);
-    while (ret != 0 && errno == EINTR && util_now_ms() < deadline);
-    return ret;
+    for (;;) {
+        int ret = real_connect(sock, addr, len);
+        long left = deadline - util_now_ms();
+        if (ret == 0 || errno != EINTR || left <= 0)
+            return ret;
+        muxio_set_timeouts(sock, (int)left);
+    }
 }
 
 enum replay_result {
@@ -387,21 +391,24 @@ static long reply_budget_ms(void)
     return ms > 0 ? ms : -1;
 }
 
-/* The deadline of the wait for the reply the client waits for, counted
- * from its first wait for it (a signal may end one wait and start
- * another). -1: no bound. */
+/* The deadline of the wait for the reply the client waits for: set as its
+ * first wait for it begins, moved on by master_stalled(). A signal that
+ * ends one wait leaves it to the next. -1: no bound. */
 static long reply_deadline(void)
 {
-    long budget = reply_budget_ms();
-    if (followed.reply_wait_from < 0)
+    if (followed.reply_wait_from < 0) {
+        long budget = reply_budget_ms();
         followed.reply_wait_from = util_now_ms();
-    return budget < 0 ? -1 : followed.reply_wait_from + budget;
+        followed.reply_deadline_at =
+            budget < 0 ? -1 : followed.reply_wait_from + budget;
+    }
+    return followed.reply_deadline_at;
 }
 
 /* The master at FD's other end has not answered by the deadline: true when
  * it was ended or told to stop (stall.h), and ssh is to go on without it;
- * otherwise *DEADLINE is the next one (-1: none). */
-static bool master_stalled(int fd, long *deadline)
+ * otherwise the deadline is moved to the next one (-1: none). */
+static bool master_stalled(int fd)
 {
     const struct muxrec *rec = &followed.rec;
     long now = util_now_ms();
@@ -418,12 +425,12 @@ static bool master_stalled(int fd, long *deadline)
         return true;
     case STALL_ANSWERED:
     case STALL_PROGRESS:
-        *deadline = budget < 0 ? -1 : now + budget;
+        followed.reply_deadline_at = budget < 0 ? -1 : now + budget;
         return false;
     case STALL_UNSURE:
         break;
     }
-    *deadline = -1;
+    followed.reply_deadline_at = -1;
     return false;
 }
 
@@ -438,16 +445,17 @@ enum wait_end {
  * until its deadline. */
 static enum wait_end await_reply(int fd)
 {
-    long deadline = reply_deadline();
     for (;;) {
+        long deadline = reply_deadline();
         struct pollfd p = {.fd = fd, .events = POLLIN};
         long left = deadline < 0 ? -1 : deadline - util_now_ms();
         int rc = poll(&p, 1, deadline < 0 ? -1 : left > 0 ? (int)left : 0);
         if (rc < 0 && errno == EINTR)
             return WAIT_SIGNAL;
         if (rc != 0)
-            return WAIT_READ; /* readable or closed: ssh's read sees */
-        if (master_stalled(fd, &deadline))
+            return WAIT_READ; /* readable, closed, or poll failed: ssh's
+                                 read sees */
+        if (master_stalled(fd))
             return WAIT_MASTER_ENDED;
     }
 }
@@ -460,9 +468,9 @@ static enum wait_end await_reply(int fd)
  * MUXFIX_SLOT_WAIT_MS have passed. ssh then reads whatever answer is
  * there: an accepted session, or the last refusal (then it logs in by
  * itself, as it would have at once). No answer by MUXFIX_REPLY_TIMEOUT_MS:
- * the master is stalled (stall.h). A signal handler that runs meanwhile
- * ends the wait as it ends ssh's own: WAIT_SIGNAL, nothing read, and the
- * next read goes on where this one was. */
+ * the master is stalled (stall.h). A signal handler that runs while an
+ * answer is waited for ends the wait as it ends ssh's own: WAIT_SIGNAL,
+ * nothing read, and the next read goes on where this one was. */
 static enum wait_end session_gate(int fd)
 {
     const struct muxfix_config *cfg = config_get();
@@ -470,13 +478,13 @@ static enum wait_end session_gate(int fd)
     int ms = cfg != NULL && cfg->timeout_ms > 0 ? cfg->timeout_ms
                                                 : MUXFIX_DEFAULT_TIMEOUT_MS;
     unsigned char buf[ANSWER_PEEK_MAX];
-    long deadline = reply_deadline();
 
     for (;;) {
         size_t got;
-        enum muxio_peek pk = muxio_peek_packet(fd, buf, sizeof buf, &got, deadline);
+        enum muxio_peek pk =
+            muxio_peek_packet(fd, buf, sizeof buf, &got, reply_deadline());
         if (pk == MUXIO_PEEK_TIMEOUT) {
-            if (master_stalled(fd, &deadline))
+            if (master_stalled(fd))
                 return WAIT_MASTER_ENDED;
             continue;
         }
@@ -517,8 +525,14 @@ static enum wait_end session_gate(int fd)
             return WAIT_READ;
         }
         /* A new request: its answer gets the whole reply timeout. */
-        followed.session_sent_at = followed.reply_wait_from = util_now_ms();
-        deadline = reply_deadline();
+        followed.reply_wait_from = -1;
+        (void)reply_deadline();
+        followed.session_sent_at = followed.reply_wait_from;
+        log_msg(MUXFIX_LOG_DECISION,
+                "asked the master at %s for a session again (%d), %ld ms "
+                "after the first refusal", followed.path,
+                followed.slot_retries,
+                followed.session_sent_at - followed.slot_wait_from);
     }
 }
 

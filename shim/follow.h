@@ -41,12 +41,15 @@
  * check, -L, -D), MUXFIX_REPLY_TIMEOUT_MS for what waits for the server
  * (session, -W, -R). A master that does not answer by then is made unable
  * to run what is pending (stall.h), and the client meets a closed
- * connection, as if the master had died. A signal handler that runs during
- * either wait ends the read with EINTR, nothing read, as it ends ssh's own
- * poll; ssh reads again and the wait goes on where it was. (The ssh that
- * starts a master with ControlPersist forks it into the background and
- * attaches to it as a client: the SIGCHLD of that fork may come while its
- * session waits for a slot.)
+ * connection, as if the master had died. A signal handler that runs while
+ * the read waits for an answer (the reply, or the answer to a session
+ * request asked for again) ends the read with EINTR, nothing read, as it
+ * ends ssh's own poll; ssh reads again and the wait goes on where it was,
+ * to the same deadline. One that runs during a pause between requests, or
+ * a replay, only shortens the pause (the replay's calls are made again).
+ * (The ssh that starts a master with ControlPersist forks it into the
+ * background and attaches to it as a client: the SIGCHLD of that fork may
+ * come while its session waits for a slot.)
  *
  * When there is no master to go to and none coming, a failed write is
  * reported as done so that ssh meets the closed connection at its next read

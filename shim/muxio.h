@@ -28,15 +28,16 @@ enum muxio_peek {
     MUXIO_PEEK_WHOLE,   /* a whole packet is there (BUF holds its start) */
     MUXIO_PEEK_CLOSED,  /* the master closed or reset the connection first */
     MUXIO_PEEK_TIMEOUT, /* nothing whole by the deadline */
-    MUXIO_PEEK_SIGNAL,  /* a signal handler ran during the wait */
+    MUXIO_PEEK_SIGNAL,  /* a signal handler ran while nothing was there */
     MUXIO_PEEK_ERROR,   /* poll or recv failed otherwise: errno */
 };
 
 /* Wait until FD holds a whole packet or DEADLINE (util_now_ms() clock; -1:
  * none) passes, without consuming anything: its first bytes, up to CAP, are
  * copied to BUF and their number to *GOT (the packet may be longer). A
- * signal handler that runs ends the wait with MUXIO_PEEK_SIGNAL. Keeps
- * errno but on MUXIO_PEEK_ERROR. */
+ * signal handler that runs while nothing is there ends the wait with
+ * MUXIO_PEEK_SIGNAL (one that runs while a packet comes in pieces only
+ * shortens a pause). Keeps errno but on MUXIO_PEEK_ERROR. */
 enum muxio_peek muxio_peek_packet(int fd, unsigned char *buf, size_t cap,
                                   size_t *got, long deadline);
 

@@ -47,18 +47,21 @@ mf_teardown() {
 }
 
 # mf_long_wait PID [BELOW]: PID sits in poll(2) on one descriptor with a
-# timeout over 5 s and below BELOW ms (default: any); prints the timeout.
-# The library's waits for a master's answer are such polls (the timeout is
-# what is left of MUXFIX_TIMEOUT_MS or MUXFIX_REPLY_TIMEOUT_MS, set over
-# 5 s by the test); its other waits are 3 s at most, its pauses nanosleeps.
-# Reads /proc/PID/syscall: x86_64's numbering (poll is 7).
+# timeout over 5 s and below BELOW ms (default: any); the timeout in
+# MF_WAIT_MS. The library's waits for a master's answer are such polls
+# (the timeout is what is left of MUXFIX_TIMEOUT_MS or
+# MUXFIX_REPLY_TIMEOUT_MS, set over 5 s by the test); its other waits are
+# 3 s at most, its pauses nanosleeps. Reads /proc/PID/syscall (x86_64's
+# numbering: poll is 7) in this shell, not a subshell: as a user other than
+# root, Yama's ptrace_scope 1 lets only an ancestor of PID read it.
 mf_long_wait() {
 	local nr nfds timeout
 	read -r nr _ nfds timeout _ <"/proc/$1/syscall" || return 1
 	[[ $nr == 7 && $nfds == 0x1 ]] || return 1
 	timeout=$((timeout))
 	((timeout > 5000 && timeout < ${2:-2147483647})) || return 1
-	echo "$timeout"
+	# shellcheck disable=SC2034 # read by the tests
+	MF_WAIT_MS=$timeout
 }
 
 # mf_crowd RUNNER N [ssh option...]: N ssh at once on the ControlPath

@@ -209,15 +209,17 @@ sigcatch_ran() { [[ $(grep -c '^sigcatch: SIGUSR1$' "$T/eleven.out") -ge 1 ]]; }
 	# muxfix: waiting for a slot; the server stops answering, and the
 	# signal comes while the library waits for the answer
 	before=$(mf_auth_count)
-	(mf_mux MUXFIX_VERBOSE=1 MUXFIX_SLOT_WAIT_MS=30000 MUXFIX_REPLY_TIMEOUT_MS=30000 \
+	(mf_mux MUXFIX_VERBOSE=2 MUXFIX_SLOT_WAIT_MS=30000 MUXFIX_REPLY_TIMEOUT_MS=30000 \
 		LD_PRELOAD="$MF_PRELOAD $MF_BIN/sigcatch.so" \
 		timeout 60 ssh -F "$MF_SSH_CONFIG" -o ControlMaster=no -o ControlPath="$T/cm" \
 		testhost echo eleven >"$T/eleven.out" 2>&1 || :) 3>&- &
 	mf_wait_for 30 grep -q "waiting for a slot" "$T/eleven.out"
 	pid=$(pgrep -u "$MF_UID" -f "^ssh -F $MF_SSH_CONFIG -o ControlMaster=no -o ControlPath=$T/cm testhost echo eleven")
 	[[ -n $pid ]]
+	# Whatever the eleventh asks from now on is answered only once the
+	# server runs again; the signal comes while an answer is waited for.
 	mf_stall_server "$MASTER_PID"
-	mf_wait_for 10 mf_long_wait "$pid" >/dev/null
+	mf_wait_for 10 mf_long_wait "$pid"
 	kill -USR1 "$pid"
 	mf_wait_for 10 sigcatch_ran
 	# the server answers again (still refused); then a slot comes free
@@ -229,6 +231,7 @@ sigcatch_ran() { [[ $(grep -c '^sigcatch: SIGUSR1$' "$T/eleven.out") -ge 1 ]]; }
 	output=$(cat "$T/eleven.out")
 	assert_contains "$output" "eleven"
 	assert_contains "$output" "a session slot came free"
+	assert_contains "$output" "for a session again (1), "
 	refute_contains "$output" "Session open refused by peer"
 	assert_auth_count "$before"
 }

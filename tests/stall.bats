@@ -179,6 +179,13 @@ stopping_master() {
 	assert_equal 1 "$(ran_count)"
 }
 
+# signal_and_look PID BELOW: one more SIGUSR1 to PID; true once it waits
+# for an answer with less than BELOW ms to go (mf_long_wait).
+signal_and_look() {
+	kill -USR1 "$1"
+	mf_long_wait "$1" "$2"
+}
+
 # ssh's handlers (SIGCHLD in the ssh that forked a ControlPersist master)
 # may run while the library waits for an answer: the read returns EINTR as
 # ssh's own poll would, and ssh reads again. SIGUSR1 with a handler
@@ -192,16 +199,14 @@ stopping_master() {
 		testhost echo ok >"$T/out" 2>&1 || :) 3>&- &
 	mf_wait_for 10 pgrep -u "$MF_UID" -f "^ssh -F $MF_SSH_CONFIG -o ControlMaster=no -o ControlPath=$T/cm testhost echo ok"
 	pid=$(pgrep -u "$MF_UID" -f "^ssh -F $MF_SSH_CONFIG -o ControlMaster=no -o ControlPath=$T/cm testhost echo ok")
-	mf_wait_for 10 mf_long_wait "$pid" >/dev/null
-	before=$(mf_long_wait "$pid")
-	# Not a synchronisation: a second of the wait is let go by, so that a
-	# wait started again (20 s) is told from one that went on.
-	sleep 1
-	kill -USR1 "$pid"
-	mf_wait_for 10 grep -qx "sigcatch: SIGUSR1" "$T/out"
-	mf_wait_for 10 mf_long_wait "$pid" "$((before - 1000))" >/dev/null
-	after=$(mf_long_wait "$pid")
-	echo "# the wait had $before ms to go as it began, $after after the signal" >&3
+	mf_wait_for 10 mf_long_wait "$pid"
+	before=$MF_WAIT_MS
+	# A signal every 50 ms until ssh waits with a second less to go: a wait
+	# started again at each would never get there (20 s).
+	mf_wait_for 10 signal_and_look "$pid" "$((before - 1000))"
+	after=$MF_WAIT_MS
+	echo "# the wait had $before ms to go as it began, $after after $(grep -cx "sigcatch: SIGUSR1" "$T/out") signals" >&3
+	[[ $(grep -cx "sigcatch: SIGUSR1" "$T/out") -ge 2 ]]
 	refute_contains "$(cat "$T/out")" "ok"
 }
 
