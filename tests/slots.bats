@@ -190,11 +190,13 @@ sigcatch_ran() { [[ $(grep -c '^sigcatch: SIGUSR1$' "$T/eleven.out") -ge 1 ]]; }
 # A ControlPersist master's first session comes from the ssh that started
 # it: it forks the master into the background and attaches to it as a
 # client, and the SIGCHLD of that fork (ssh has a handler) may come while
-# its session waits for a slot. It ended the wait as if the master had
-# answered: ssh read the refusal, and having no master of its own to fall
-# back on said "Failed to connect to new control master" (CI, a crowd of
-# 48 under ASan, once). Here a handler of SIGUSR1 (sigcatch.so) stands for
-# it, and the server is held still so that the answer is waited for.
+# its session waits for a slot. That signal used to end the wait as if the
+# master had answered: ssh read the refusal, and with no master of its own
+# to fall back on it fails ("Failed to connect to new control master"). In
+# CI a crowd of 48 under ASan once had a client print the refusal and never
+# log in, which only that ssh does. Here a handler of SIGUSR1 (sigcatch.so)
+# stands for SIGCHLD, and the server is held still so that the answer is
+# waited for.
 @test "a signal ssh handles, arriving while a session slot is waited for, does not hand ssh the refusal" {
 	[[ $(uname -m) == x86_64 ]] || skip "reads the syscall number of x86_64 from /proc/PID/syscall"
 	start_master
