@@ -194,11 +194,12 @@ signal_and_look() {
 	[[ $(uname -m) == x86_64 ]] || skip "reads the syscall number of x86_64 from /proc/PID/syscall"
 	stopping_master
 	local pid before after
+	local cmdline="^ssh -F $MF_SSH_CONFIG -o ControlMaster=no -o ControlPath=$T/cm testhost echo ok"
 	(mf_mux MUXFIX_TIMEOUT_MS=20000 LD_PRELOAD="$MF_PRELOAD $MF_BIN/sigcatch.so" \
 		timeout 60 ssh -F "$MF_SSH_CONFIG" -o ControlMaster=no -o ControlPath="$T/cm" \
 		testhost echo ok >"$T/out" 2>&1 || :) 3>&- &
-	mf_wait_for 10 pgrep -u "$MF_UID" -f "^ssh -F $MF_SSH_CONFIG -o ControlMaster=no -o ControlPath=$T/cm testhost echo ok"
-	pid=$(pgrep -u "$MF_UID" -f "^ssh -F $MF_SSH_CONFIG -o ControlMaster=no -o ControlPath=$T/cm testhost echo ok")
+	mf_wait_for 10 pgrep -u "$MF_UID" -f "$cmdline"
+	pid=$(pgrep -u "$MF_UID" -f "$cmdline")
 	mf_wait_for 10 mf_long_wait "$pid"
 	before=$MF_WAIT_MS
 	# A signal every 50 ms until ssh waits with a second less to go: a wait
